@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// The weir command: loads the TypeScript CLI through tsx so job modules written in TypeScript load as they are.
+import { register } from 'tsx/esm/api'
+register()
+await import('../src/cli/main.ts')

@@ -1,0 +1,67 @@
+import { murmur3_32 } from './murmur3.ts'
+import { withSerializedKey } from './key-serialization.ts'
+import { WeirError } from '../errors.ts'
+
+/** Max parallelism when the job does not set one: the number of key groups. */
+export const DEFAULT_MAX_PARALLELISM = 128
+
+/** The largest max parallelism: key groups are stored in two bytes. */
+export const UPPER_BOUND_MAX_PARALLELISM = 1 << 15
+
+/** A contiguous, inclusive range of key groups: the unit keyed state is split by. */
+export class KeyGroupRange {
+  constructor(
+    readonly start: number,
+    readonly end: number,
+  ) {}
+
+  /** Number of key groups in the range (0 when empty). */
+  get size(): number {
+    return Math.max(0, this.end - this.start + 1)
+  }
+
+  contains(keyGroup: number): boolean {
+    return keyGroup >= this.start && keyGroup <= this.end
+  }
+
+  /** The key groups both ranges hold. */
+  intersect(other: KeyGroupRange): KeyGroupRange {
+    return new KeyGroupRange(Math.max(this.start, other.start), Math.min(this.end, other.end))
+  }
+
+  *[Symbol.iterator](): IterableIterator<number> {
+    for (let g = this.start; g <= this.end; g++) yield g
+  }
+
+  toString(): string {
+    return `[${this.start}, ${this.end}]`
+  }
+}
+
+/** The key group of a key: murmur3 of its canonical bytes, modulo max parallelism. */
+export function keyGroupForKey(key: unknown, maxParallelism: number): number {
+  return withSerializedKey(key, (bytes, length) => murmur3_32(bytes, 0, length) % maxParallelism)
+}
+
+/** The subtask that owns a key group at the given parallelism. */
+export function operatorIndexForKeyGroup(maxParallelism: number, parallelism: number, keyGroup: number): number {
+  return Math.floor((keyGroup * parallelism) / maxParallelism)
+}
+
+/** The key groups subtask `index` owns at `parallelism`: the inverse of `operatorIndexForKeyGroup`. */
+export function keyGroupRangeForSubtask(maxParallelism: number, parallelism: number, index: number): KeyGroupRange {
+  checkParallelism(maxParallelism, parallelism)
+  const start = Math.ceil((index * maxParallelism) / parallelism)
+  const end = Math.ceil(((index + 1) * maxParallelism) / parallelism) - 1
+  return new KeyGroupRange(start, end)
+}
+
+/** Refuses parallelism settings that cannot split the key groups. */
+export function checkParallelism(maxParallelism: number, parallelism: number): void {
+  if (!Number.isInteger(maxParallelism) || maxParallelism < 1 || maxParallelism > UPPER_BOUND_MAX_PARALLELISM) {
+    throw new WeirError('INVALID_PARALLELISM', `Max parallelism must be an integer from 1 to ${UPPER_BOUND_MAX_PARALLELISM}, got ${maxParallelism}`)
+  }
+  if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > maxParallelism) {
+    throw new WeirError('INVALID_PARALLELISM', `Parallelism must be an integer from 1 to the max parallelism ${maxParallelism}, got ${parallelism}`)
+  }
+}

@@ -1,0 +1,225 @@
+import { InvalidKeyError } from '../errors.ts'
+
+/**
+ * Canonical key serialization: the same logical key gives the same bytes in every process, so it
+ * lands in the same key group everywhere. Object keys are sorted; -0 is 0; only strings, numbers,
+ * bigints, booleans, and arrays and plain objects of those are keys.
+ */
+
+const TAG_STRING = 1
+const TAG_NUMBER = 2
+const TAG_BIGINT = 3
+const TAG_TRUE = 4
+const TAG_FALSE = 5
+const TAG_ARRAY = 6
+const TAG_OBJECT = 7
+
+/** A value the key selector may return. */
+export type Key = string | number | bigint | boolean | readonly Key[] | { readonly [field: string]: Key }
+
+class KeyWriter {
+  buf: Buffer
+  pos = 0
+  private readonly path: (string | number)[] = []
+  private readonly seen = new Set<object>()
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size)
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n))
+    this.buf.copy(next, 0, 0, this.pos)
+    this.buf = next
+  }
+
+  private fail(problem: string): never {
+    const where = this.path.length === 0 ? 'the key' : `key${this.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('')}`
+    throw new InvalidKeyError(`${where} ${problem}; a key must be a string, number, bigint, boolean, or an array or plain object of those`)
+  }
+
+  write(value: unknown): void {
+    switch (typeof value) {
+      case 'string': {
+        const max = value.length * 3
+        this.ensure(5 + max)
+        this.buf[this.pos] = TAG_STRING
+        const n = this.buf.write(value, this.pos + 5, 'utf8')
+        this.buf.writeUInt32BE(n, this.pos + 1)
+        this.pos += 5 + n
+        return
+      }
+      case 'number': {
+        this.ensure(9)
+        this.buf[this.pos] = TAG_NUMBER
+        this.buf.writeDoubleBE(value === 0 ? 0 : Number.isNaN(value) ? NaN : value, this.pos + 1)
+        this.pos += 9
+        return
+      }
+      case 'bigint': {
+        const text = value.toString(16)
+        this.ensure(6 + text.length)
+        this.buf[this.pos] = TAG_BIGINT
+        const n = this.buf.write(text, this.pos + 5, 'latin1')
+        this.buf.writeUInt32BE(n, this.pos + 1)
+        this.pos += 5 + n
+        return
+      }
+      case 'boolean':
+        this.ensure(1)
+        this.buf[this.pos++] = value ? TAG_TRUE : TAG_FALSE
+        return
+      case 'object':
+        if (value === null) this.fail('is null')
+        this.writeComposite(value)
+        return
+      case 'undefined':
+        this.fail('is undefined')
+      // falls through (fail never returns)
+      default:
+        this.fail(`is a ${typeof value}`)
+    }
+  }
+
+  private writeComposite(value: object): void {
+    if (this.seen.has(value)) this.fail('is cyclic (an object contains itself)')
+    this.seen.add(value)
+    if (Array.isArray(value)) {
+      this.ensure(5)
+      this.buf[this.pos] = TAG_ARRAY
+      this.buf.writeUInt32BE(value.length, this.pos + 1)
+      this.pos += 5
+      for (let i = 0; i < value.length; i++) {
+        this.path.push(i)
+        this.write(value[i])
+        this.path.pop()
+      }
+    } else {
+      const proto: unknown = Object.getPrototypeOf(value)
+      if (proto !== Object.prototype && proto !== null) {
+        this.fail(`is an instance of ${(value.constructor as { name?: string } | undefined)?.name ?? 'a class'}, not a plain object`)
+      }
+      const record = value as Record<string, unknown>
+      const fields = Object.keys(record).sort()
+      this.ensure(5)
+      this.buf[this.pos] = TAG_OBJECT
+      this.buf.writeUInt32BE(fields.length, this.pos + 1)
+      this.pos += 5
+      for (const field of fields) {
+        this.write(field)
+        this.path.push(field)
+        this.write(record[field])
+        this.path.pop()
+      }
+    }
+    this.seen.delete(value)
+  }
+
+  reset(): void {
+    this.pos = 0
+    this.path.length = 0
+    this.seen.clear()
+  }
+}
+
+const scratch = new KeyWriter(1024)
+
+/**
+ * Serializes a key into a shared scratch buffer and calls `use` with the bytes; avoids an allocation
+ * per record on the hot path. The bytes are only valid during the call.
+ */
+export function withSerializedKey<R>(key: unknown, use: (bytes: Buffer, length: number) => R): R {
+  scratch.reset()
+  try {
+    scratch.write(key)
+  } finally {
+    scratch.path.length = 0
+  }
+  return use(scratch.buf, scratch.pos)
+}
+
+/** The canonical bytes of a key (a fresh copy). Throws `InvalidKeyError` naming what is wrong. */
+export function serializeKey(key: unknown): Uint8Array {
+  return withSerializedKey(key, (bytes, length) => Uint8Array.prototype.slice.call(bytes, 0, length))
+}
+
+class KeyReader {
+  pos = 0
+  constructor(private readonly buf: Buffer) {}
+  read(): Key {
+    const tag = this.buf[this.pos++]
+    switch (tag) {
+      case TAG_STRING: {
+        const n = this.buf.readUInt32BE(this.pos)
+        const s = this.buf.toString('utf8', this.pos + 4, this.pos + 4 + n)
+        this.pos += 4 + n
+        return s
+      }
+      case TAG_NUMBER: {
+        const v = this.buf.readDoubleBE(this.pos)
+        this.pos += 8
+        return v
+      }
+      case TAG_BIGINT: {
+        const n = this.buf.readUInt32BE(this.pos)
+        const text = this.buf.toString('latin1', this.pos + 4, this.pos + 4 + n)
+        this.pos += 4 + n
+        return text.startsWith('-') ? -BigInt(`0x${text.slice(1)}`) : BigInt(`0x${text}`)
+      }
+      case TAG_TRUE:
+        return true
+      case TAG_FALSE:
+        return false
+      case TAG_ARRAY: {
+        const n = this.buf.readUInt32BE(this.pos)
+        this.pos += 4
+        const out: Key[] = []
+        for (let i = 0; i < n; i++) out.push(this.read())
+        return out
+      }
+      case TAG_OBJECT: {
+        const n = this.buf.readUInt32BE(this.pos)
+        this.pos += 4
+        const out: Record<string, Key> = {}
+        for (let i = 0; i < n; i++) {
+          const field = this.read() as string
+          out[field] = this.read()
+        }
+        return out
+      }
+      default:
+        throw new InvalidKeyError(`Corrupt serialized key: unknown tag ${tag} at byte ${this.pos - 1}`)
+    }
+  }
+}
+
+/** Reads a key written by `serializeKey`. */
+export function deserializeKey(bytes: Uint8Array): Key {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const reader = new KeyReader(buf)
+  const key = reader.read()
+  if (reader.pos !== buf.length) throw new InvalidKeyError(`Corrupt serialized key: ${buf.length - reader.pos} trailing bytes`)
+  return key
+}
+
+/** A primitive standing for a key in JavaScript `Map`s: equal keys give equal identities. */
+export type KeyIdentity = string | number | bigint | boolean
+
+/**
+ * The `Map` identity of a key. Primitives stand for themselves; composite keys become their canonical
+ * bytes as a string behind a NUL, and a string that itself starts with NUL gets one more, so the
+ * mapping stays one to one.
+ */
+export function keyIdentity(key: unknown): KeyIdentity {
+  switch (typeof key) {
+    case 'string':
+      return key.charCodeAt(0) === 0 ? `\u0000${key}` : key
+    case 'number':
+      return key === 0 ? 0 : key
+    case 'bigint':
+    case 'boolean':
+      return key
+    default:
+      return withSerializedKey(key, (bytes, length) => `\u0000${bytes.toString('latin1', 0, length)}`)
+  }
+}
