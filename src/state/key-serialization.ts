@@ -130,11 +130,7 @@ const scratch = new KeyWriter(1024)
  */
 export function withSerializedKey<R>(key: unknown, use: (bytes: Buffer, length: number) => R): R {
   scratch.reset()
-  try {
-    scratch.write(key)
-  } finally {
-    scratch.path.length = 0
-  }
+  scratch.write(key)
   return use(scratch.buf, scratch.pos)
 }
 
