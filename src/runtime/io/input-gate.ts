@@ -1,0 +1,79 @@
+import type { LocalChannel } from './local-channel.ts'
+import type { ChannelItem } from './stream-element.ts'
+import { MIN_WATERMARK } from '../../time/time.ts'
+
+/** One input channel of a task and the operator input it feeds. */
+export interface GateChannel {
+  channel: LocalChannel
+  inputIndex: 1 | 2
+}
+
+/**
+ * All input channels of a task. Polls them in turn so no upstream subtask starves another, and
+ * combines their watermarks: an input's watermark is the minimum over its channels still running.
+ */
+export class InputGate {
+  private next = 0
+  private readonly watermarks: number[]
+  private readonly ended: boolean[]
+  private readonly inputWatermark: [number, number] = [MIN_WATERMARK, MIN_WATERMARK]
+  private endedCount = 0
+  /** Channel index of the last polled item. */
+  lastChannel = -1
+
+  constructor(readonly channels: readonly GateChannel[]) {
+    this.watermarks = channels.map(() => MIN_WATERMARK)
+    this.ended = channels.map(() => false)
+  }
+
+  poll(): ChannelItem | undefined {
+    const n = this.channels.length
+    for (let i = 0; i < n; i++) {
+      const c = (this.next + i) % n
+      const item = this.channels[c].channel.poll()
+      if (item !== undefined) {
+        this.next = (c + 1) % n
+        this.lastChannel = c
+        return item
+      }
+    }
+    return undefined
+  }
+
+  /** Records a channel's watermark; returns the input's new watermark if it advanced. */
+  onWatermark(channel: number, watermark: number): number | undefined {
+    if (watermark <= this.watermarks[channel]) return undefined
+    this.watermarks[channel] = watermark
+    return this.advance(this.channels[channel].inputIndex)
+  }
+
+  /** Marks a channel ended; returns the input's new watermark if it advanced. */
+  onEnd(channel: number): number | undefined {
+    this.ended[channel] = true
+    this.endedCount++
+    return this.advance(this.channels[channel].inputIndex)
+  }
+
+  /** Whether every channel of the input (or of all inputs) has ended. */
+  isEnded(inputIndex?: 1 | 2): boolean {
+    if (inputIndex === undefined) return this.endedCount === this.channels.length
+    return this.channels.every((c, i) => c.inputIndex !== inputIndex || this.ended[i])
+  }
+
+  private advance(inputIndex: 1 | 2): number | undefined {
+    let min = Number.POSITIVE_INFINITY
+    let any = false
+    for (let i = 0; i < this.channels.length; i++) {
+      if (this.channels[i].inputIndex !== inputIndex || this.ended[i]) continue
+      any = true
+      if (this.watermarks[i] < min) min = this.watermarks[i]
+    }
+    // When every channel ended, the input's watermark stays where the channels left it.
+    if (!any) return undefined
+    if (min > this.inputWatermark[inputIndex - 1]) {
+      this.inputWatermark[inputIndex - 1] = min
+      return min
+    }
+    return undefined
+  }
+}

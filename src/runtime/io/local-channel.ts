@@ -1,0 +1,63 @@
+import type { Signal } from '../signal.ts'
+import { RecordBatch, type ChannelItem } from './stream-element.ts'
+
+/**
+ * A bounded channel between two subtasks of one process. It holds at most `capacity` record batches;
+ * a producer that finds it full keeps its batch and waits, which is how backpressure travels upstream.
+ * Control events are not counted: they are small and must never be refused.
+ */
+export class LocalChannel {
+  private items: ChannelItem[] = []
+  private head = 0
+  private queuedBatches = 0
+  /** Records queued now. */
+  queuedRecords = 0
+  /** The most records that were ever queued at once (for backpressure tests and metrics). */
+  maxQueuedRecords = 0
+  /** Woken when an item arrives. */
+  consumer: Signal | undefined
+  /** Woken when a batch is taken (space freed). */
+  producer: Signal | undefined
+
+  constructor(
+    readonly capacity: number,
+    readonly name: string,
+  ) {}
+
+  /** Whether a record batch would be accepted now. */
+  canAcceptBatch(): boolean {
+    return this.queuedBatches < this.capacity
+  }
+
+  /** Adds an item; a batch must only be pushed after `canAcceptBatch` said yes. */
+  push(item: ChannelItem): void {
+    if (item instanceof RecordBatch) {
+      this.queuedBatches++
+      this.queuedRecords += item.size
+      if (this.queuedRecords > this.maxQueuedRecords) this.maxQueuedRecords = this.queuedRecords
+    }
+    this.items.push(item)
+    this.consumer?.notify()
+  }
+
+  poll(): ChannelItem | undefined {
+    if (this.head >= this.items.length) return undefined
+    const item = this.items[this.head]
+    this.items[this.head] = undefined as unknown as ChannelItem
+    this.head++
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+    if (item instanceof RecordBatch) {
+      this.queuedBatches--
+      this.queuedRecords -= item.size
+      this.producer?.notify()
+    }
+    return item
+  }
+
+  get isEmpty(): boolean {
+    return this.head >= this.items.length
+  }
+}

@@ -1,0 +1,339 @@
+import { WeirError } from '../errors.ts'
+import type { JobEdge, JobVertex } from '../graph/job-graph.ts'
+import type { StreamNode } from '../graph/stream-graph.ts'
+import type { Output } from '../operators/output.ts'
+import { SourceOperator, type SourceCoordinatorGateway } from '../operators/source/source-operator.ts'
+import type { OneInputStreamOperator, OperatorContext, StreamOperator, TwoInputStreamOperator } from '../operators/stream-operator.ts'
+import { keyGroupRangeForSubtask } from '../state/key-groups.ts'
+import type { KeyedStateBackend } from '../state/keyed-state-backend.ts'
+import type { StateBackend } from '../state/state-backend.ts'
+import { HeapTimeServiceManager } from '../time/heap-timer-service.ts'
+import { ChainingOutput, OperatorOutput, WriterOutput, wrapUserError } from './chain-outputs.ts'
+import { createChannelSelector } from './io/channel-selector.ts'
+import { InputGate, type GateChannel } from './io/input-gate.ts'
+import type { LocalChannel } from './io/local-channel.ts'
+import { RecordWriter, type BackpressureFlag } from './io/record-writer.ts'
+import { EndOfPartition, RecordBatch, WatermarkEvent, type ChannelItem } from './io/stream-element.ts'
+import { Mailbox } from './mailbox.ts'
+import { Signal } from './signal.ts'
+import { TaskProcessingTimeService } from './task-processing-time.ts'
+
+/** The channels of one output edge of a subtask, one per downstream subtask it writes to. */
+export interface TaskOutputEdge {
+  edge: JobEdge
+  channels: LocalChannel[]
+  targetMaxParallelism: number
+}
+
+/** Everything a subtask needs to run. */
+export interface TaskDeployment {
+  jobId: string
+  vertex: JobVertex
+  subtaskIndex: number
+  inputs: GateChannel[]
+  outputs: TaskOutputEdge[]
+  stateBackend: StateBackend
+  batchSize: number
+  sourceGateway: SourceCoordinatorGateway | undefined
+}
+
+/** Thrown inside a task that was cancelled; never reported as the job's failure cause. */
+export class TaskCancelledError extends WeirError {
+  constructor(task: string) {
+    super('TASK_CANCELLED', `Task ${task} was cancelled`)
+  }
+}
+
+interface ChainMember {
+  node: StreamNode
+  operator: StreamOperator<unknown>
+  keyedBackend: KeyedStateBackend | undefined
+  timers: HeapTimeServiceManager | undefined
+}
+
+const YIELD_EVERY_MS = 10
+
+/**
+ * One subtask of a job vertex: a chain of operators driven by a mailbox loop. It reads input batches
+ * (or polls its source), runs mails (timers, split assignments) between batches, and stops producing
+ * whenever one of its output channels is full.
+ */
+export class StreamTask {
+  readonly name: string
+  readonly signal = new Signal()
+  readonly mailbox = new Mailbox(this.signal)
+  private readonly processingTime = new TaskProcessingTimeService(this.mailbox)
+  private readonly flag: BackpressureFlag = { blocked: false }
+  private readonly writers: RecordWriter[] = []
+  private readonly members: ChainMember[] = []
+  private readonly gate: InputGate
+  private head!: StreamOperator<unknown>
+  private cancelled = false
+  private lastYield = 0
+  private pending: { batch: RecordBatch; next: number; input: 1 | 2 } | undefined
+
+  constructor(readonly deployment: TaskDeployment) {
+    const { vertex, subtaskIndex } = deployment
+    this.name = `'${vertex.name}' (${subtaskIndex + 1}/${vertex.parallelism})`
+    this.gate = new InputGate(deployment.inputs)
+    for (const input of deployment.inputs) input.channel.consumer = this.signal
+    for (const output of deployment.outputs) for (const c of output.channels) c.producer = this.signal
+  }
+
+  /** The first operator of the chain (the source operator of a source task). */
+  get headOperator(): StreamOperator<unknown> | undefined {
+    return this.members[0]?.operator
+  }
+
+  /** Whether `cancel` was called. */
+  get wasCancelled(): boolean {
+    return this.cancelled
+  }
+
+  /** Asks the task to stop at its next step. */
+  cancel(): void {
+    this.cancelled = true
+    this.signal.notify()
+  }
+
+  /** Runs the subtask to its end; rejects with the cause when it fails. */
+  async run(): Promise<void> {
+    try {
+      this.buildChain()
+      for (const m of this.members) m.operator.initializeState()
+      // Open from the tail so that every operator's consumers are ready before it emits.
+      for (let i = this.members.length - 1; i >= 0; i--) this.members[i].operator.open()
+      if (this.head instanceof SourceOperator) await this.runSource(this.head)
+      else await this.runInputs()
+      for (const m of this.members) await m.operator.finish()
+      for (const w of this.writers) w.emitEvent(EndOfPartition.INSTANCE)
+      await this.drainAll()
+      for (const m of this.members) await m.operator.close()
+    } finally {
+      this.processingTime.shutdown()
+      for (const m of this.members) {
+        m.timers?.dispose()
+        m.keyedBackend?.dispose()
+      }
+    }
+  }
+
+  private buildChain(): void {
+    const { vertex, subtaskIndex } = this.deployment
+    const operators = new Map<number, StreamOperator<unknown>>()
+    // Build from the tail: each operator's output needs its chained consumers to exist.
+    for (let i = vertex.nodes.length - 1; i >= 0; i--) {
+      const node = vertex.nodes[i]
+      const main: Output<unknown>[] = []
+      const side = new Map<string, Output<unknown>[]>()
+      const route = (tag: string | undefined, output: Output<unknown>): void => {
+        if (tag === undefined) main.push(output)
+        else {
+          let list = side.get(tag)
+          if (!list) side.set(tag, (list = []))
+          list.push(output)
+        }
+      }
+      for (const edge of vertex.chainedEdges) {
+        if (edge.source !== node.id) continue
+        const target = vertex.nodes.find((n) => n.id === edge.target)!
+        route(edge.sideOutputTag, new ChainingOutput(operators.get(edge.target) as OneInputStreamOperator<unknown, unknown>, target.name, subtaskIndex))
+      }
+      for (const out of this.deployment.outputs) {
+        if (out.edge.sourceNode !== node.id) continue
+        const selector = createChannelSelector(out.edge.partitioning, out.channels.length, subtaskIndex, out.targetMaxParallelism)
+        const writer = new RecordWriter(out.channels, selector, this.deployment.batchSize, this.flag)
+        this.writers.push(writer)
+        route(out.edge.sideOutputTag, new WriterOutput(writer))
+      }
+      const member = this.createOperator(node, new OperatorOutput(main, side))
+      operators.set(node.id, member.operator)
+      this.members.unshift(member)
+    }
+    this.head = this.members[0].operator
+  }
+
+  private createOperator(node: StreamNode, output: Output<unknown>): ChainMember {
+    const { jobId, vertex, subtaskIndex, stateBackend } = this.deployment
+    const keyed = node.keySelector1 !== undefined || node.keySelector2 !== undefined
+    const range = keyGroupRangeForSubtask(node.maxParallelism, node.parallelism, subtaskIndex)
+    const keyedBackend = keyed ? stateBackend.createKeyedBackend({ maxParallelism: node.maxParallelism, keyGroupRange: range, operatorName: node.name }) : undefined
+    const timers = keyedBackend ? new HeapTimeServiceManager(keyedBackend, this.processingTime, range, node.maxParallelism) : undefined
+    const ctx: OperatorContext = {
+      jobId,
+      operatorName: node.name,
+      uid: node.uid,
+      subtaskIndex,
+      parallelism: vertex.parallelism,
+      maxParallelism: node.maxParallelism,
+      keyedBackend,
+      operatorBackend: stateBackend.createOperatorBackend(subtaskIndex),
+      processingTime: this.processingTime,
+      keySelector: node.keySelector1,
+      keySelector2: node.keySelector2,
+      timeServiceManager: timers,
+      isRestored: false,
+    }
+    let operator: StreamOperator<unknown>
+    if (node.kind === 'source') {
+      if (!this.deployment.sourceGateway) throw new WeirError('INTERNAL', `Source '${node.name}' has no coordinator`)
+      operator = new SourceOperator(node.source!, this.deployment.sourceGateway)
+    } else {
+      operator = node.factory!()
+    }
+    operator.setup(ctx, output)
+    return { node, operator, keyedBackend, timers }
+  }
+
+  private checkCancelled(): void {
+    if (this.cancelled) throw new TaskCancelledError(this.name)
+  }
+
+  private async runMails(): Promise<void> {
+    for (const mail of this.mailbox.takeAll()) {
+      try {
+        await mail()
+      } catch (error) {
+        throw wrapUserError(error, this.members[0]?.node.name ?? this.name, this.deployment.subtaskIndex, undefined, false)
+      }
+    }
+  }
+
+  private drainWriters(): boolean {
+    let clear = true
+    for (const w of this.writers) if (!w.drain()) clear = false
+    this.flag.blocked = !clear
+    return clear
+  }
+
+  private flushWriters(): void {
+    for (const w of this.writers) w.flush()
+  }
+
+  private async drainAll(): Promise<void> {
+    while (!this.drainWriters()) {
+      this.checkCancelled()
+      await this.signal.wait()
+    }
+  }
+
+  private async maybeYield(): Promise<void> {
+    const now = performance.now()
+    if (now - this.lastYield < YIELD_EVERY_MS) return
+    this.lastYield = now
+    // A macrotask turn, so timers, I/O and other tasks' wake-ups get their share of the one thread.
+    await new Promise<void>((resolve) => setImmediate(resolve))
+  }
+
+  private async runSource(source: SourceOperator<unknown>): Promise<void> {
+    for (;;) {
+      this.checkCancelled()
+      if (!this.mailbox.isEmpty) await this.runMails()
+      if (this.flag.blocked && !this.drainWriters()) {
+        await this.signal.wait()
+        continue
+      }
+      let status
+      try {
+        status = source.emitNext()
+      } catch (error) {
+        throw wrapUserError(error, this.members[0].node.name, this.deployment.subtaskIndex, undefined, false)
+      }
+      if (status === 'end') return
+      if (status === 'nothing-available') {
+        this.flushWriters()
+        if (this.flag.blocked) continue
+        void source.reader.isAvailable().then(() => this.signal.notify())
+        await this.signal.wait()
+        continue
+      }
+      await this.maybeYield()
+    }
+  }
+
+  private async runInputs(): Promise<void> {
+    for (;;) {
+      this.checkCancelled()
+      if (!this.mailbox.isEmpty) await this.runMails()
+      if (this.flag.blocked && !this.drainWriters()) {
+        await this.signal.wait()
+        continue
+      }
+      if (this.pending) {
+        this.processBatch(this.pending.batch, this.pending.next, this.pending.input)
+        continue
+      }
+      const item = this.gate.poll()
+      if (item === undefined) {
+        if (this.gate.isEnded()) return
+        this.flushWriters()
+        if (this.flag.blocked) continue
+        await this.signal.wait()
+        continue
+      }
+      this.handle(item, this.gate.lastChannel)
+      await this.maybeYield()
+    }
+  }
+
+  private handle(item: ChannelItem, channel: number): void {
+    const input = this.deployment.inputs[channel].inputIndex
+    if (item instanceof RecordBatch) this.processBatch(item, 0, input)
+    else if (item instanceof WatermarkEvent) {
+      const wm = this.gate.onWatermark(channel, item.watermark)
+      if (wm !== undefined) this.advanceWatermark(wm, input)
+    } else if (item instanceof EndOfPartition) {
+      const wm = this.gate.onEnd(channel)
+      if (wm !== undefined) this.advanceWatermark(wm, input)
+      if (this.head && this.isTwoInput() && this.gate.isEnded(input)) {
+        ;(this.head as TwoInputStreamOperator<unknown, unknown, unknown>).endInput(input)
+      }
+    }
+  }
+
+  private isTwoInput(): boolean {
+    return this.members[0].node.kind === 'two-input'
+  }
+
+  private advanceWatermark(watermark: number, input: 1 | 2): void {
+    try {
+      if (this.isTwoInput()) {
+        const head = this.head as TwoInputStreamOperator<unknown, unknown, unknown>
+        if (input === 1) head.processWatermark1(watermark)
+        else head.processWatermark2(watermark)
+      } else {
+        ;(this.head as OneInputStreamOperator<unknown, unknown>).processWatermark(watermark)
+      }
+    } catch (error) {
+      throw wrapUserError(error, this.members[0].node.name, this.deployment.subtaskIndex, undefined, false)
+    }
+  }
+
+  private processBatch(batch: RecordBatch, start: number, input: 1 | 2): void {
+    const { values, timestamps } = batch
+    const n = values.length
+    const flag = this.flag
+    let i = start
+    try {
+      if (this.isTwoInput()) {
+        const head = this.head as TwoInputStreamOperator<unknown, unknown, unknown>
+        for (; i < n; ) {
+          if (input === 1) head.processElement1(values[i], timestamps[i])
+          else head.processElement2(values[i], timestamps[i])
+          i++
+          if (flag.blocked) break
+        }
+      } else {
+        const head = this.head as OneInputStreamOperator<unknown, unknown>
+        for (; i < n; ) {
+          head.processElement(values[i], timestamps[i])
+          i++
+          if (flag.blocked) break
+        }
+      }
+    } catch (error) {
+      throw wrapUserError(error, this.members[0].node.name, this.deployment.subtaskIndex, values[i])
+    }
+    this.pending = i < n ? { batch, next: i, input } : undefined
+  }
+}
