@@ -3,14 +3,15 @@ import type { StreamEnvironment } from './stream-environment.ts'
 /** A job module's default export: builds the job's graph on the environment it is given. */
 export interface JobDefinition {
   readonly kind: 'weir-job'
-  build(env: StreamEnvironment): void | Promise<void>
+  /** `args` are the command-line arguments after the job path. */
+  build(env: StreamEnvironment, args: readonly string[]): void | Promise<void>
 }
 
 /**
  * Declares a job. The module's default export is loaded by whatever runs it (the embedded runner,
  * each task manager of a cluster), so the graph is rebuilt from code, never from serialized closures.
  */
-export function defineJob(build: (env: StreamEnvironment) => void | Promise<void>): JobDefinition {
+export function defineJob(build: (env: StreamEnvironment, args: readonly string[]) => void | Promise<void>): JobDefinition {
   return { kind: 'weir-job', build }
 }
 

@@ -3,6 +3,7 @@ import { UserFunctionError, WeirError, previewRecord } from '../errors.ts'
 import type { Output } from '../operators/output.ts'
 import type { OneInputStreamOperator } from '../operators/stream-operator.ts'
 import type { RecordWriter } from './io/record-writer.ts'
+import type { OperatorMetrics } from './operator-metrics.ts'
 
 /** Wraps what user code threw with the operator, subtask and record; engine errors pass as they are. */
 export function wrapUserError(error: unknown, operator: string, subtask: number, record: unknown, hasRecord = true): Error {
@@ -16,9 +17,11 @@ export class ChainingOutput implements Output<unknown> {
     private readonly operator: OneInputStreamOperator<unknown, unknown>,
     private readonly operatorName: string,
     private readonly subtask: number,
+    private readonly metrics: OperatorMetrics,
   ) {}
 
   collect(value: unknown, timestamp: number): void {
+    this.metrics.recordsIn++
     try {
       this.operator.processElement(value, timestamp)
     } catch (error) {
@@ -58,11 +61,13 @@ export class OperatorOutput implements Output<unknown> {
   constructor(
     private readonly main: Output<unknown>[],
     private readonly side: Map<string, Output<unknown>[]>,
+    private readonly metrics: OperatorMetrics,
   ) {
     this.single = main.length === 1 ? main[0] : undefined
   }
 
   collect(value: unknown, timestamp: number): void {
+    this.metrics.recordsOut++
     if (this.single) this.single.collect(value, timestamp)
     else for (const o of this.main) o.collect(value, timestamp)
   }

@@ -52,7 +52,7 @@ export function startLocalJob(graph: JobGraph, options: LocalExecutorOptions): L
         const channels: LocalChannel[] = []
         for (let d = 0; d < target.parallelism; d++) {
           if (pointwise && d !== u) continue
-          const channel = new LocalChannel(options.channelCapacity, `${vertex.name}#${u} -> ${target.name}#${d}`)
+          const channel = new LocalChannel(options.channelCapacity, `${vertex.name} [${u}] => ${target.name} [${d}]`)
           channels.push(channel)
           allChannels.push(channel)
           inputs[target.id][d].push({ channel, inputIndex: edge.inputIndex })

@@ -17,6 +17,7 @@ import { EndOfPartition, RecordBatch, WatermarkEvent, type ChannelItem } from '.
 import { Mailbox } from './mailbox.ts'
 import { Signal } from './signal.ts'
 import { TaskProcessingTimeService } from './task-processing-time.ts'
+import { OperatorMetrics } from './operator-metrics.ts'
 
 /** The channels of one output edge of a subtask, one per downstream subtask it writes to. */
 export interface TaskOutputEdge {
@@ -49,6 +50,7 @@ interface ChainMember {
   operator: StreamOperator<unknown>
   keyedBackend: KeyedStateBackend | undefined
   timers: HeapTimeServiceManager | undefined
+  metrics: OperatorMetrics
 }
 
 const YIELD_EVERY_MS = 10
@@ -83,6 +85,11 @@ export class StreamTask {
   /** The first operator of the chain (the source operator of a source task). */
   get headOperator(): StreamOperator<unknown> | undefined {
     return this.members[0]?.operator
+  }
+
+  /** Counters of the chained operators, head first. */
+  get metrics(): readonly OperatorMetrics[] {
+    return this.members.map((m) => m.metrics)
   }
 
   /** Whether `cancel` was called. */
@@ -121,6 +128,7 @@ export class StreamTask {
   private buildChain(): void {
     const { vertex, subtaskIndex } = this.deployment
     const operators = new Map<number, StreamOperator<unknown>>()
+    const metrics = new Map<number, OperatorMetrics>(vertex.nodes.map((n) => [n.id, new OperatorMetrics(n.name, n.uid, subtaskIndex)]))
     // Build from the tail: each operator's output needs its chained consumers to exist.
     for (let i = vertex.nodes.length - 1; i >= 0; i--) {
       const node = vertex.nodes[i]
@@ -137,7 +145,7 @@ export class StreamTask {
       for (const edge of vertex.chainedEdges) {
         if (edge.source !== node.id) continue
         const target = vertex.nodes.find((n) => n.id === edge.target)!
-        route(edge.sideOutputTag, new ChainingOutput(operators.get(edge.target) as OneInputStreamOperator<unknown, unknown>, target.name, subtaskIndex))
+        route(edge.sideOutputTag, new ChainingOutput(operators.get(edge.target) as OneInputStreamOperator<unknown, unknown>, target.name, subtaskIndex, metrics.get(edge.target)!))
       }
       for (const out of this.deployment.outputs) {
         if (out.edge.sourceNode !== node.id) continue
@@ -146,14 +154,14 @@ export class StreamTask {
         this.writers.push(writer)
         route(out.edge.sideOutputTag, new WriterOutput(writer))
       }
-      const member = this.createOperator(node, new OperatorOutput(main, side))
+      const member = this.createOperator(node, new OperatorOutput(main, side, metrics.get(node.id)!), metrics.get(node.id)!)
       operators.set(node.id, member.operator)
       this.members.unshift(member)
     }
     this.head = this.members[0].operator
   }
 
-  private createOperator(node: StreamNode, output: Output<unknown>): ChainMember {
+  private createOperator(node: StreamNode, output: Output<unknown>, metrics: OperatorMetrics): ChainMember {
     const { jobId, vertex, subtaskIndex, stateBackend } = this.deployment
     const keyed = node.keySelector1 !== undefined || node.keySelector2 !== undefined
     const range = keyGroupRangeForSubtask(node.maxParallelism, node.parallelism, subtaskIndex)
@@ -182,7 +190,7 @@ export class StreamTask {
       operator = node.factory!()
     }
     operator.setup(ctx, output)
-    return { node, operator, keyedBackend, timers }
+    return { node, operator, keyedBackend, timers, metrics }
   }
 
   private checkCancelled(): void {
@@ -314,6 +322,7 @@ export class StreamTask {
     const n = values.length
     const flag = this.flag
     let i = start
+    const metrics = this.members[0].metrics
     try {
       if (this.isTwoInput()) {
         const head = this.head as TwoInputStreamOperator<unknown, unknown, unknown>
@@ -332,8 +341,10 @@ export class StreamTask {
         }
       }
     } catch (error) {
+      metrics.recordsIn += i - start
       throw wrapUserError(error, this.members[0].node.name, this.deployment.subtaskIndex, values[i])
     }
+    metrics.recordsIn += i - start
     this.pending = i < n ? { batch, next: i, input } : undefined
   }
 }

@@ -51,6 +51,10 @@ export function operatorIndexForKeyGroup(maxParallelism: number, parallelism: nu
 /** The key groups subtask `index` owns at `parallelism`: the inverse of `operatorIndexForKeyGroup`. */
 export function keyGroupRangeForSubtask(maxParallelism: number, parallelism: number, index: number): KeyGroupRange {
   checkParallelism(maxParallelism, parallelism)
+  // An index past the last subtask would yield a range outside [0, maxParallelism - 1].
+  if (!Number.isInteger(index) || index < 0 || index >= parallelism) {
+    throw new WeirError('INVALID_PARALLELISM', `Subtask index must be an integer from 0 to ${parallelism - 1}, got ${index}`)
+  }
   const start = Math.ceil((index * maxParallelism) / parallelism)
   const end = Math.ceil(((index + 1) * maxParallelism) / parallelism) - 1
   return new KeyGroupRange(start, end)

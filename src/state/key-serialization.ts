@@ -13,6 +13,11 @@ const TAG_TRUE = 4
 const TAG_FALSE = 5
 const TAG_ARRAY = 6
 const TAG_OBJECT = 7
+/** A string with a lone surrogate: UTF-8 cannot hold it, so its UTF-16 code units are stored. */
+const TAG_UTF16_STRING = 8
+
+// In a `u` regex a surrogate pair is one code point, so this matches only unpaired halves.
+const LONE_SURROGATE = /\p{Surrogate}/u
 
 /** A value the key selector may return. */
 export type Key = string | number | bigint | boolean | readonly Key[] | { readonly [field: string]: Key }
@@ -45,6 +50,12 @@ class KeyWriter {
         this.ensure(5 + max)
         this.buf[this.pos] = TAG_STRING
         const n = this.buf.write(value, this.pos + 5, 'utf8')
+        // UTF-8 would turn a lone surrogate into U+FFFD, so two different keys would share bytes
+        // and the key would change across a snapshot. An ASCII string (n === length) has none.
+        if (n !== value.length && LONE_SURROGATE.test(value)) {
+          this.writeUtf16(value)
+          return
+        }
         this.buf.writeUInt32BE(n, this.pos + 1)
         this.pos += 5 + n
         return
@@ -78,6 +89,17 @@ class KeyWriter {
       // falls through (fail never returns)
       default:
         this.fail(`is a ${typeof value}`)
+    }
+  }
+
+  private writeUtf16(value: string): void {
+    this.ensure(5 + value.length * 2)
+    this.buf[this.pos] = TAG_UTF16_STRING
+    this.buf.writeUInt32BE(value.length, this.pos + 1)
+    this.pos += 5
+    for (let i = 0; i < value.length; i++) {
+      this.buf.writeUInt16BE(value.charCodeAt(i), this.pos)
+      this.pos += 2
     }
   }
 
@@ -142,24 +164,42 @@ export function serializeKey(key: unknown): Uint8Array {
 class KeyReader {
   pos = 0
   constructor(private readonly buf: Buffer) {}
+
+  // Bounds are checked here so corrupt input fails as InvalidKeyError, not as a RangeError or a
+  // silently truncated string.
+  private take(n: number): number {
+    const at = this.pos
+    if (at + n > this.buf.length) throw new InvalidKeyError(`Corrupt serialized key: needs ${n} bytes at byte ${at}, only ${this.buf.length - at} left`)
+    this.pos += n
+    return at
+  }
+
+  private readLength(): number {
+    return this.buf.readUInt32BE(this.take(4))
+  }
+
   read(): Key {
-    const tag = this.buf[this.pos++]
+    const tag = this.buf[this.take(1)]
     switch (tag) {
       case TAG_STRING: {
-        const n = this.buf.readUInt32BE(this.pos)
-        const s = this.buf.toString('utf8', this.pos + 4, this.pos + 4 + n)
-        this.pos += 4 + n
+        const n = this.readLength()
+        const at = this.take(n)
+        return this.buf.toString('utf8', at, at + n)
+      }
+      case TAG_UTF16_STRING: {
+        const n = this.readLength()
+        const at = this.take(n * 2)
+        let s = ''
+        for (let i = 0; i < n; i++) s += String.fromCharCode(this.buf.readUInt16BE(at + i * 2))
         return s
       }
-      case TAG_NUMBER: {
-        const v = this.buf.readDoubleBE(this.pos)
-        this.pos += 8
-        return v
-      }
+      case TAG_NUMBER:
+        return this.buf.readDoubleBE(this.take(8))
       case TAG_BIGINT: {
-        const n = this.buf.readUInt32BE(this.pos)
-        const text = this.buf.toString('latin1', this.pos + 4, this.pos + 4 + n)
-        this.pos += 4 + n
+        const n = this.readLength()
+        const at = this.take(n)
+        const text = this.buf.toString('latin1', at, at + n)
+        if (!/^-?[0-9a-f]+$/.test(text)) throw new InvalidKeyError(`Corrupt serialized key: bad bigint digits at byte ${at}`)
         return text.startsWith('-') ? -BigInt(`0x${text.slice(1)}`) : BigInt(`0x${text}`)
       }
       case TAG_TRUE:
@@ -167,19 +207,20 @@ class KeyReader {
       case TAG_FALSE:
         return false
       case TAG_ARRAY: {
-        const n = this.buf.readUInt32BE(this.pos)
-        this.pos += 4
+        const n = this.readLength()
         const out: Key[] = []
         for (let i = 0; i < n; i++) out.push(this.read())
         return out
       }
       case TAG_OBJECT: {
-        const n = this.buf.readUInt32BE(this.pos)
-        this.pos += 4
+        const n = this.readLength()
         const out: Record<string, Key> = {}
         for (let i = 0; i < n; i++) {
-          const field = this.read() as string
-          out[field] = this.read()
+          const at = this.pos
+          const field = this.read()
+          if (typeof field !== 'string') throw new InvalidKeyError(`Corrupt serialized key: field name at byte ${at} is not a string`)
+          // Plain assignment of '__proto__' would set the prototype instead of adding the field.
+          Object.defineProperty(out, field, { value: this.read(), enumerable: true, writable: true, configurable: true })
         }
         return out
       }

@@ -72,5 +72,6 @@ export interface ReadOnlyBroadcastState<K, V> {
   contains(key: K): boolean
   entries(): IterableIterator<[K, V]>
   keys(): IterableIterator<K>
+  values(): IterableIterator<V>
   readonly size: number
 }

@@ -40,17 +40,28 @@ class HeapTimerService<N> implements InternalTimerService<N> {
     this.add(EVENT, this.manager.backend.getCurrentKey(), namespace, time)
   }
   deleteEventTimeTimer(namespace: N, time: number): void {
-    this.timers[EVENT].delete(timerId(this.manager.backend.getCurrentKey(), namespace, time))
+    this.timers[EVENT].delete(this.timerId(this.manager.backend.getCurrentKey(), namespace, time))
   }
   registerProcessingTimeTimer(namespace: N, time: number): void {
     this.add(PROCESSING, this.manager.backend.getCurrentKey(), namespace, time)
   }
   deleteProcessingTimeTimer(namespace: N, time: number): void {
-    this.timers[PROCESSING].delete(timerId(this.manager.backend.getCurrentKey(), namespace, time))
+    this.timers[PROCESSING].delete(this.timerId(this.manager.backend.getCurrentKey(), namespace, time))
+  }
+
+  /**
+   * Namespaces go by their serialized bytes: windows are class instances, which keyIdentity
+   * refuses, and equal windows must give the same timer. The key's length prefix keeps the id
+   * unambiguous whatever characters the key and namespace hold.
+   */
+  private timerId(key: unknown, namespace: N, time: number): string {
+    const k = String(keyIdentity(key))
+    const ns = this.namespaceSerializer.serialize(namespace)
+    return `${k.length}:${k}${Buffer.from(ns.buffer, ns.byteOffset, ns.byteLength).toString('latin1')}\u0001${time}`
   }
 
   add(domain: 0 | 1, key: unknown, namespace: N, timestamp: number): void {
-    const id = timerId(key, namespace, timestamp)
+    const id = this.timerId(key, namespace, timestamp)
     const map = this.timers[domain]
     if (map.has(id)) return
     const timer: StoredTimer<N> = { id, key, namespace, timestamp }
@@ -112,10 +123,6 @@ class HeapTimerService<N> implements InternalTimerService<N> {
     this.scheduled?.handle.cancel()
     this.scheduled = undefined
   }
-}
-
-function timerId(key: unknown, namespace: unknown, time: number): string {
-  return `${String(keyIdentity(key))}\u0001${String(keyIdentity(namespace))}\u0001${time}`
 }
 
 /** The timer services of one keyed operator subtask, on the heap. */
