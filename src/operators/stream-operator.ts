@@ -61,6 +61,8 @@ export interface TwoInputStreamOperator<IN1, IN2, OUT> extends StreamOperator<OU
   processWatermark2(watermark: number): void
   /** One input ended while the other goes on. */
   endInput(input: 1 | 2): void
+  /** An input became idle (its watermark must not hold the other back) or active again. */
+  processWatermarkStatus?(input: 1 | 2, idle: boolean): void
 }
 
 /** Creates one operator instance per subtask. */

@@ -5,6 +5,8 @@ import { AbstractUdfOperator } from './abstract-stream-operator.ts'
 export abstract class AbstractTwoInputUdfOperator<OUT, F> extends AbstractUdfOperator<OUT, F> {
   private watermark1 = MIN_WATERMARK
   private watermark2 = MIN_WATERMARK
+  private idle1 = false
+  private idle2 = false
 
   processWatermark1(watermark: number): void {
     this.watermark1 = watermark
@@ -18,8 +20,15 @@ export abstract class AbstractTwoInputUdfOperator<OUT, F> extends AbstractUdfOpe
 
   endInput(_input: 1 | 2): void {}
 
+  processWatermarkStatus(input: 1 | 2, idle: boolean): void {
+    if (input === 1) this.idle1 = idle
+    else this.idle2 = idle
+    this.combine()
+  }
+
   private combine(): void {
-    const wm = Math.min(this.watermark1, this.watermark2)
+    if (this.idle1 && this.idle2) return
+    const wm = this.idle1 ? this.watermark2 : this.idle2 ? this.watermark1 : Math.min(this.watermark1, this.watermark2)
     if (wm > this.currentWatermark) this.processWatermark(wm)
   }
 

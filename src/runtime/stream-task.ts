@@ -13,7 +13,7 @@ import { createChannelSelector } from './io/channel-selector.ts'
 import { InputGate, type GateChannel } from './io/input-gate.ts'
 import type { LocalChannel } from './io/local-channel.ts'
 import { RecordWriter, type BackpressureFlag } from './io/record-writer.ts'
-import { EndOfPartition, RecordBatch, WatermarkEvent, type ChannelItem } from './io/stream-element.ts'
+import { EndOfPartition, RecordBatch, WatermarkEvent, WatermarkStatusEvent, type ChannelItem } from './io/stream-element.ts'
 import { Mailbox } from './mailbox.ts'
 import { Signal } from './signal.ts'
 import { TaskProcessingTimeService } from './task-processing-time.ts'
@@ -71,6 +71,8 @@ export class StreamTask {
   private readonly gate: InputGate
   private head!: StreamOperator<unknown>
   private cancelled = false
+  /** Whether this task told its consumers it is idle. */
+  private idle = false
   private lastYield = 0
   private pending: { batch: RecordBatch; next: number; input: 1 | 2 } | undefined
 
@@ -185,7 +187,7 @@ export class StreamTask {
     let operator: StreamOperator<unknown>
     if (node.kind === 'source') {
       if (!this.deployment.sourceGateway) throw new WeirError('INTERNAL', `Source '${node.name}' has no coordinator`)
-      operator = new SourceOperator(node.source!, this.deployment.sourceGateway)
+      operator = new SourceOperator(node.source!, this.deployment.sourceGateway, (idle) => this.setIdle(idle))
     } else {
       operator = node.factory!()
     }
@@ -290,13 +292,33 @@ export class StreamTask {
     else if (item instanceof WatermarkEvent) {
       const wm = this.gate.onWatermark(channel, item.watermark)
       if (wm !== undefined) this.advanceWatermark(wm, input)
+    } else if (item instanceof WatermarkStatusEvent) {
+      const wm = this.gate.onStatus(channel, item.idle)
+      if (wm !== undefined) this.advanceWatermark(wm, input)
+      this.updateIdleness(input)
     } else if (item instanceof EndOfPartition) {
       const wm = this.gate.onEnd(channel)
       if (wm !== undefined) this.advanceWatermark(wm, input)
-      if (this.head && this.isTwoInput() && this.gate.isEnded(input)) {
+      if (this.isTwoInput() && this.gate.isEnded(input)) {
         ;(this.head as TwoInputStreamOperator<unknown, unknown, unknown>).endInput(input)
       }
+      this.updateIdleness(input)
     }
+  }
+
+  /** Propagates idleness: a task whose inputs are all idle is idle itself. */
+  private updateIdleness(input: 1 | 2): void {
+    if (this.isTwoInput()) {
+      const head = this.head as TwoInputStreamOperator<unknown, unknown, unknown>
+      head.processWatermarkStatus?.(input, this.gate.isIdle(input))
+    }
+    this.setIdle(this.gate.isIdle())
+  }
+
+  private setIdle(idle: boolean): void {
+    if (idle === this.idle) return
+    this.idle = idle
+    for (const w of this.writers) w.emitWatermarkStatus(idle)
   }
 
   private isTwoInput(): boolean {

@@ -1,5 +1,5 @@
 import { murmur3_32 } from './murmur3.ts'
-import { withSerializedKey } from './key-serialization.ts'
+import { scratchKeyBuffer, writeKeyToScratch } from './key-serialization.ts'
 import { WeirError } from '../errors.ts'
 
 /** Max parallelism when the job does not set one: the number of key groups. */
@@ -40,7 +40,8 @@ export class KeyGroupRange {
 
 /** The key group of a key: murmur3 of its canonical bytes, modulo max parallelism. */
 export function keyGroupForKey(key: unknown, maxParallelism: number): number {
-  return withSerializedKey(key, (bytes, length) => murmur3_32(bytes, 0, length) % maxParallelism)
+  const length = writeKeyToScratch(key)
+  return murmur3_32(scratchKeyBuffer(), 0, length) % maxParallelism
 }
 
 /** The subtask that owns a key group at the given parallelism. */

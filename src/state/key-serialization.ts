@@ -19,6 +19,17 @@ const TAG_UTF16_STRING = 8
 // In a `u` regex a surrogate pair is one code point, so this matches only unpaired halves.
 const LONE_SURROGATE = /\p{Surrogate}/u
 
+const float = new Float64Array(1)
+const floatBytes = new Uint8Array(float.buffer)
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1
+
+function writeLength(buf: Buffer, at: number, n: number): void {
+  buf[at] = n >>> 24
+  buf[at + 1] = (n >>> 16) & 0xff
+  buf[at + 2] = (n >>> 8) & 0xff
+  buf[at + 3] = n & 0xff
+}
+
 /** A value the key selector may return. */
 export type Key = string | number | bigint | boolean | readonly Key[] | { readonly [field: string]: Key }
 
@@ -46,24 +57,42 @@ class KeyWriter {
   write(value: unknown): void {
     switch (typeof value) {
       case 'string': {
-        const max = value.length * 3
-        this.ensure(5 + max)
-        this.buf[this.pos] = TAG_STRING
-        const n = this.buf.write(value, this.pos + 5, 'utf8')
-        // UTF-8 would turn a lone surrogate into U+FFFD, so two different keys would share bytes
-        // and the key would change across a snapshot. An ASCII string (n === length) has none.
-        if (n !== value.length && LONE_SURROGATE.test(value)) {
-          this.writeUtf16(value)
-          return
+        const len = value.length
+        this.ensure(5 + len * 3)
+        const buf = this.buf
+        const start = this.pos + 5
+        // Short ASCII strings (most keys) are copied by hand: cheaper than Buffer.write's call.
+        let n = len <= 64 ? 0 : -1
+        if (n === 0) {
+          for (; n < len; n++) {
+            const c = value.charCodeAt(n)
+            if (c >= 0x80) break
+            buf[start + n] = c
+          }
         }
-        this.buf.writeUInt32BE(n, this.pos + 1)
-        this.pos += 5 + n
+        if (n !== len) {
+          n = buf.write(value, start, 'utf8')
+          // UTF-8 would turn a lone surrogate into U+FFFD, so two different keys would share bytes
+          // and the key would change across a snapshot. An ASCII string (n === length) has none.
+          if (n !== len && LONE_SURROGATE.test(value)) {
+            this.writeUtf16(value)
+            return
+          }
+        }
+        buf[this.pos] = TAG_STRING
+        writeLength(buf, this.pos + 1, n)
+        this.pos = start + n
         return
       }
       case 'number': {
         this.ensure(9)
-        this.buf[this.pos] = TAG_NUMBER
-        this.buf.writeDoubleBE(value === 0 ? 0 : Number.isNaN(value) ? NaN : value, this.pos + 1)
+        const buf = this.buf
+        buf[this.pos] = TAG_NUMBER
+        float[0] = value === 0 ? 0 : Number.isNaN(value) ? NaN : value
+        // Big-endian, as readDoubleBE reads it back.
+        const at = this.pos + 1
+        if (LITTLE_ENDIAN) for (let i = 0; i < 8; i++) buf[at + i] = floatBytes[7 - i]
+        else for (let i = 0; i < 8; i++) buf[at + i] = floatBytes[i]
         this.pos += 9
         return
       }
@@ -139,8 +168,9 @@ class KeyWriter {
 
   reset(): void {
     this.pos = 0
-    this.path.length = 0
-    this.seen.clear()
+    // Only an error leaves these non-empty; clearing an empty Set still costs on every key.
+    if (this.path.length > 0) this.path.length = 0
+    if (this.seen.size > 0) this.seen.clear()
   }
 }
 
@@ -151,9 +181,23 @@ const scratch = new KeyWriter(1024)
  * per record on the hot path. The bytes are only valid during the call.
  */
 export function withSerializedKey<R>(key: unknown, use: (bytes: Buffer, length: number) => R): R {
+  const length = writeKeyToScratch(key)
+  return use(scratch.buf, length)
+}
+
+/**
+ * Serializes a key into the shared scratch buffer and returns its length; the bytes are in
+ * `scratchKeyBuffer()` until the next call. The cheapest form, for hashing on the hot path.
+ */
+export function writeKeyToScratch(key: unknown): number {
   scratch.reset()
   scratch.write(key)
-  return use(scratch.buf, scratch.pos)
+  return scratch.pos
+}
+
+/** The buffer `writeKeyToScratch` wrote into (it may be replaced when a key outgrows it). */
+export function scratchKeyBuffer(): Buffer {
+  return scratch.buf
 }
 
 /** The canonical bytes of a key (a fresh copy). Throws `InvalidKeyError` naming what is wrong. */

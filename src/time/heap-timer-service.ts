@@ -55,9 +55,11 @@ class HeapTimerService<N> implements InternalTimerService<N> {
    * unambiguous whatever characters the key and namespace hold.
    */
   private timerId(key: unknown, namespace: N, time: number): string {
-    const k = String(keyIdentity(key))
+    const id = keyIdentity(key)
+    const k = String(id)
     const ns = this.namespaceSerializer.serialize(namespace)
-    return `${k.length}:${k}${Buffer.from(ns.buffer, ns.byteOffset, ns.byteLength).toString('latin1')}\u0001${time}`
+    // The type letter keeps the number 5 and the string '5' apart.
+    return `${(typeof id)[0]}${k.length}:${k}${Buffer.from(ns.buffer, ns.byteOffset, ns.byteLength).toString('latin1')}\u0001${time}`
   }
 
   add(domain: 0 | 1, key: unknown, namespace: N, timestamp: number): void {

@@ -45,9 +45,21 @@ export interface SourceReaderContext {
 /** What `pollNext` reports. */
 export type InputStatus = 'more' | 'nothing-available' | 'end'
 
-/** Where a reader emits records. A timestamp, when given, is the record's event time. */
-export interface ReaderOutput<T> {
+/** Where a reader emits the records of one split. */
+export interface SourceOutput<T> {
+  /** A timestamp, when given, is the record's event time (a timestamp assigner may override it). */
   collect(value: T, timestamp?: number): void
+}
+
+/**
+ * Where a reader emits records. Readers that read several splits should emit each split's records
+ * through `createOutputForSplit`, so each split gets its own watermark generator and the reader's
+ * watermark is the minimum over its splits (as in Flink); records collected here directly share one.
+ */
+export interface ReaderOutput<T> extends SourceOutput<T> {
+  createOutputForSplit?(splitId: string): SourceOutput<T>
+  /** The split is finished: it no longer holds the watermark back. */
+  releaseOutputForSplit?(splitId: string): void
 }
 
 /** Reads its assigned splits; runs inside the source task, one per subtask. */

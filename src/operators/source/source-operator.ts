@@ -4,7 +4,8 @@ import { ListStateDescriptor } from '../../state/descriptors.ts'
 import type { ListState } from '../../state/state.ts'
 import type { Cancellable } from '../../time/processing-time-service.ts'
 import { MAX_WATERMARK, MIN_WATERMARK, NO_TIMESTAMP } from '../../time/time.ts'
-import type { WatermarkGenerator, WatermarkOutput } from '../../time/watermark-strategy.ts'
+import type { WatermarkStrategy } from '../../time/watermark-strategy.ts'
+import { SourceWatermarks } from './source-watermarks.ts'
 import { AbstractStreamOperator } from '../abstract-stream-operator.ts'
 
 /** How a source reader reaches its enumerator. */
@@ -24,7 +25,6 @@ export class SourceOperator<T> extends AbstractStreamOperator<T> {
   reader!: SourceReader<T, SourceSplit>
   private splitsState!: ListState<SourceSplit>
   private restoredSplits: SourceSplit[] = []
-  private generator!: WatermarkGenerator<T>
   private readerOutput!: ReaderOutput<T>
   private lastWatermark = MIN_WATERMARK
   private periodic: Cancellable | undefined
@@ -33,6 +33,8 @@ export class SourceOperator<T> extends AbstractStreamOperator<T> {
   constructor(
     private readonly descriptor: SourceDescriptor,
     private readonly gateway: SourceCoordinatorGateway,
+    /** Tells the task whether this source is idle, so downstream stops waiting for its watermark. */
+    private readonly onIdleChange: (idle: boolean) => void = () => {},
     private readonly watermarkIntervalMs = DEFAULT_WATERMARK_INTERVAL_MS,
   ) {
     super()
@@ -52,34 +54,29 @@ export class SourceOperator<T> extends AbstractStreamOperator<T> {
       parallelism: this.ctx.parallelism,
       sendSplitRequest: () => this.gateway.requestSplit(subtask),
     })
-    const strategy = watermarkStrategy as import('../../time/watermark-strategy.ts').WatermarkStrategy<T>
-    this.generator = strategy.createGenerator()
-    const wmOutput: WatermarkOutput = {
-      emitWatermark: (wm) => this.emitWatermark(wm),
-      markIdle: () => {},
-      markActive: () => {},
-    }
-    const assigner = strategy.timestampAssigner
+    const strategy = watermarkStrategy as WatermarkStrategy<T>
     const output = this.output
-    const generator = this.generator
-    if (!strategy.generatesWatermarks && !assigner) {
+    if (!strategy.generatesWatermarks && !strategy.timestampAssigner) {
+      // No event time: skip the per-split machinery on the hot path.
       this.readerOutput = { collect: (value, timestamp) => output.collect(value, timestamp ?? NO_TIMESTAMP) }
     } else {
-      this.readerOutput = {
-        collect: (value, timestamp) => {
-          const ts = assigner ? assigner(value, timestamp) : (timestamp ?? NO_TIMESTAMP)
-          generator.onEvent(value, ts, wmOutput)
-          output.collect(value, ts)
-        },
+      const clock = this.ctx.processingTime
+      const watermarks = new SourceWatermarks<T>(
+        strategy,
+        output,
+        (wm) => this.emitWatermark(wm),
+        (idle) => this.onIdleChange(idle),
+        () => clock.now(),
+      )
+      this.readerOutput = watermarks
+      if (strategy.generatesWatermarks) {
+        const tick = (): void => {
+          if (this.ended) return
+          watermarks.onPeriodicEmit()
+          this.periodic = clock.schedule(clock.now() + this.watermarkIntervalMs, tick)
+        }
+        this.periodic = clock.schedule(clock.now() + this.watermarkIntervalMs, tick)
       }
-    }
-    if (strategy.generatesWatermarks) {
-      const tick = (): void => {
-        if (this.ended) return
-        generator.onPeriodicEmit(wmOutput)
-        this.periodic = this.ctx.processingTime.schedule(this.ctx.processingTime.now() + this.watermarkIntervalMs, tick)
-      }
-      this.periodic = this.ctx.processingTime.schedule(this.ctx.processingTime.now() + this.watermarkIntervalMs, tick)
     }
     if (this.restoredSplits.length > 0) this.reader.addSplits(this.restoredSplits)
     this.restoredSplits = []
@@ -109,6 +106,7 @@ export class SourceOperator<T> extends AbstractStreamOperator<T> {
   override finish(): void {
     this.ended = true
     this.periodic?.cancel()
+    this.onIdleChange(false)
     // A bounded input that ended has seen all of event time: fire every remaining timer downstream.
     this.emitWatermark(MAX_WATERMARK)
   }

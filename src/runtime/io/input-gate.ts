@@ -16,6 +16,7 @@ export class InputGate {
   private next = 0
   private readonly watermarks: number[]
   private readonly ended: boolean[]
+  private readonly idle: boolean[]
   private readonly inputWatermark: [number, number] = [MIN_WATERMARK, MIN_WATERMARK]
   private endedCount = 0
   /** Channel index of the last polled item. */
@@ -24,6 +25,7 @@ export class InputGate {
   constructor(readonly channels: readonly GateChannel[]) {
     this.watermarks = channels.map(() => MIN_WATERMARK)
     this.ended = channels.map(() => false)
+    this.idle = channels.map(() => false)
   }
 
   poll(): ChannelItem | undefined {
@@ -47,6 +49,27 @@ export class InputGate {
     return this.advance(this.channels[channel].inputIndex)
   }
 
+  /**
+   * Records that a channel became idle or active. Returns the input's new watermark if excluding an
+   * idle channel let it advance.
+   */
+  onStatus(channel: number, idle: boolean): number | undefined {
+    if (this.idle[channel] === idle) return undefined
+    this.idle[channel] = idle
+    return idle ? this.advance(this.channels[channel].inputIndex) : undefined
+  }
+
+  /** Whether every running channel of the input (or of the task) is idle. */
+  isIdle(inputIndex?: 1 | 2): boolean {
+    let any = false
+    for (let i = 0; i < this.channels.length; i++) {
+      if (this.ended[i] || (inputIndex !== undefined && this.channels[i].inputIndex !== inputIndex)) continue
+      if (!this.idle[i]) return false
+      any = true
+    }
+    return any
+  }
+
   /** Marks a channel ended; returns the input's new watermark if it advanced. */
   onEnd(channel: number): number | undefined {
     this.ended[channel] = true
@@ -64,11 +87,11 @@ export class InputGate {
     let min = Number.POSITIVE_INFINITY
     let any = false
     for (let i = 0; i < this.channels.length; i++) {
-      if (this.channels[i].inputIndex !== inputIndex || this.ended[i]) continue
+      if (this.channels[i].inputIndex !== inputIndex || this.ended[i] || this.idle[i]) continue
       any = true
       if (this.watermarks[i] < min) min = this.watermarks[i]
     }
-    // When every channel ended, the input's watermark stays where the channels left it.
+    // When every channel ended or is idle, the input's watermark stays where the channels left it.
     if (!any) return undefined
     if (min > this.inputWatermark[inputIndex - 1]) {
       this.inputWatermark[inputIndex - 1] = min

@@ -1,5 +1,5 @@
 import type { LocalChannel } from './local-channel.ts'
-import { RecordBatch, WatermarkEvent, type ChannelItem } from './stream-element.ts'
+import { RecordBatch, WatermarkEvent, WatermarkStatusEvent, type ChannelItem } from './stream-element.ts'
 import type { ChannelSelector } from './channel-selector.ts'
 
 /** Shared by a task's writers: set when any writer holds output its channel refused. */
@@ -75,6 +75,11 @@ export class RecordWriter {
   /** Sends a watermark to every channel (the same one downstream combines per input). */
   emitWatermark(watermark: number): void {
     this.emitEvent(new WatermarkEvent(watermark))
+  }
+
+  /** Tells every channel that this task became idle or active. */
+  emitWatermarkStatus(idle: boolean): void {
+    this.emitEvent(idle ? WatermarkStatusEvent.IDLE : WatermarkStatusEvent.ACTIVE)
   }
 
   /** Sends partial batches (the task is about to wait, or a checkpoint needs them out). */

@@ -20,10 +20,17 @@ export class WatermarkEvent {
   constructor(readonly watermark: number) {}
 }
 
+/** The upstream subtask became idle (sends no records, so its watermark must not hold others back) or active again. */
+export class WatermarkStatusEvent {
+  static readonly IDLE = new WatermarkStatusEvent(true)
+  static readonly ACTIVE = new WatermarkStatusEvent(false)
+  private constructor(readonly idle: boolean) {}
+}
+
 /** The upstream subtask has finished: nothing more comes on this channel. */
 export class EndOfPartition {
   static readonly INSTANCE = new EndOfPartition()
 }
 
 /** Anything a channel carries. */
-export type ChannelItem = RecordBatch | WatermarkEvent | EndOfPartition
+export type ChannelItem = RecordBatch | WatermarkEvent | WatermarkStatusEvent | EndOfPartition
