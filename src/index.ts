@@ -2,7 +2,7 @@
 // keyed-stream must load before anything evaluates DataStream subclasses (see streamSubclasses).
 export { KeyedStream } from './api/keyed-stream.ts'
 export { DataStream } from './api/data-stream.ts'
-export { StreamEnvironment, type EnvironmentConfig, type CheckpointConfig, type CheckpointingMode } from './api/stream-environment.ts'
+export { StreamEnvironment, type EnvironmentConfig, type CheckpointConfig, type CheckpointingMode, type CheckpointStorageOption, type ExecuteOptions } from './api/stream-environment.ts'
 export { ConnectedStreams, BroadcastConnectedStream } from './api/connected-streams.ts'
 export { BroadcastStream } from './api/broadcast-stream.ts'
 export { defineJob, isJobDefinition, type JobDefinition } from './api/job.ts'
@@ -25,4 +25,5 @@ export { WeirError, UserFunctionError, InvalidKeyError, StateError, JobGraphErro
 export { FileSource } from './connectors/sources/file-source.ts'
 export { numberSource, collectionSource } from './connectors/sources/sequence-source.ts'
 export { printSink, collectSink, discardSink, fileRowsSink } from './connectors/sinks/simple-sinks.ts'
-export type { JobExecutionResult, LocalJob } from './runtime/local-executor.ts'
+export type { JobExecutionResult, LocalJob, RestartStrategy } from './runtime/local-job.ts'
+export type { CheckpointStats } from './runtime/checkpointing/checkpoint-stats.ts'

@@ -54,6 +54,14 @@ export class ConnectedStreams<IN1, IN2> {
       : () => new CoProcessOperator(cloneFunction(fn as CoProcessFunction<IN1, IN2, R>))
     return addTwoInput<R>(this.env, name, this.input1, this.input2, factory, this.keySelector1, this.keySelector2)
   }
+
+  /** Adds a two-input operator built by `factory` (one instance per subtask); keyed when both sides are. */
+  transform<R>(name: string, factory: OperatorFactory<R>): DataStream<R> {
+    if ((this.keySelector1 === undefined) !== (this.keySelector2 === undefined)) {
+      throw new JobGraphError(`'${name}': connect() of a keyed and a non-keyed stream; key both (keyBy) or neither`)
+    }
+    return addTwoInput<R>(this.env, name, this.input1, this.input2, factory as OperatorFactory<unknown>, this.keySelector1, this.keySelector2)
+  }
 }
 
 /** A (keyed or non-keyed) stream connected to a broadcast stream. */

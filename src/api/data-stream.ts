@@ -6,6 +6,9 @@ import { ProcessOperator } from '../operators/process-operators.ts'
 import { SinkWriterOperator } from '../operators/sink/sink-writer-operator.ts'
 import type { KeySelector, OperatorFactory } from '../operators/stream-operator.ts'
 import type { MapStateDescriptor } from '../state/descriptors.ts'
+import { TimestampsAndWatermarksOperator } from '../operators/timestamps-and-watermarks-operator.ts'
+import type { WatermarkStrategy } from '../time/watermark-strategy.ts'
+import { CoGroupedStreams, JoinedStreams } from './joined-streams.ts'
 import type { Sink } from './connector/sink.ts'
 import type { FilterFunction, FlatMapFunction, MapFunction, ProcessFunction } from './functions.ts'
 import type { OutputTag } from './output-tag.ts'
@@ -148,6 +151,32 @@ export class DataStream<T> {
   /** The records a process function sent to `tag`. */
   getSideOutput<S>(tag: OutputTag<S>): DataStream<S> {
     return new DataStream<S>(this.env, { kind: 'side-output', id: this.env.nextTransformationId(), input: this.transformation, tagId: tag.id })
+  }
+
+  /**
+   * Adds an operator built by `factory` (one instance per subtask). On a keyed stream the operator
+   * gets keyed state and timers.
+   */
+  transform<R>(name: string, factory: OperatorFactory<R>): DataStream<R> {
+    return this.addOneInput<R>(name, factory as OperatorFactory<unknown>)
+  }
+
+  /**
+   * Gives records new timestamps and generates watermarks from them here, in the middle of the
+   * stream. Prefer setting the strategy on the source, where watermarks are tracked per split.
+   */
+  assignTimestampsAndWatermarks(strategy: WatermarkStrategy<T>, name = 'Timestamps/Watermarks'): DataStream<T> {
+    return this.addOneInput<T>(name, () => new TimestampsAndWatermarksOperator(strategy))
+  }
+
+  /** Joins with another stream by key within windows: `a.join(b).where(k1).equalTo(k2).window(assigner).apply(fn)`. */
+  join<T2>(other: DataStream<T2>): JoinedStreams<T, T2> {
+    return new JoinedStreams(this, other)
+  }
+
+  /** Groups this and another stream by key within windows: `a.coGroup(b).where(k1).equalTo(k2).window(assigner).apply(fn)`. */
+  coGroup<T2>(other: DataStream<T2>): CoGroupedStreams<T, T2> {
+    return new CoGroupedStreams(this, other)
   }
 
   /** Writes the stream to a sink. */

@@ -9,6 +9,16 @@ import { DataStream, streamSubclasses } from './data-stream.ts'
 import type { BroadcastStream } from './broadcast-stream.ts'
 import type { KeyedProcessFunction, ReduceFunction } from './functions.ts'
 import type { StreamEnvironment } from './stream-environment.ts'
+import { WindowedStream } from './windowed-stream.ts'
+import { IntervalJoin } from './interval-join.ts'
+import type { WindowAssigner } from '../time/windows/window-assigner.ts'
+import type { Window } from '../time/windows/window.ts'
+import { GlobalWindows } from '../time/windows/global-windows.ts'
+import type { GlobalWindow } from '../time/windows/global-window.ts'
+import { PurgingTrigger } from '../time/windows/triggers/purging-trigger.ts'
+import { CountTrigger } from '../time/windows/triggers/count-trigger.ts'
+import { CountEvictor } from '../time/windows/evictors/count-evictor.ts'
+import { JobGraphError } from '../errors.ts'
 
 type NumericField<T> = { [F in keyof T]: T[F] extends number ? F : never }[keyof T]
 
@@ -74,6 +84,28 @@ export class KeyedStream<T, K> extends DataStream<T> {
   /** Rolling maximum per key, of the records or of one numeric field. */
   max(field?: NumericField<T>): DataStream<T> {
     return this.reduce(aggregateBy<T>(field, Math.max, 'max'), 'Max')
+  }
+
+  /** Cuts the stream into windows per key; finish with `reduce`, `aggregate` or `process`. */
+  window<W extends Window>(assigner: WindowAssigner<T, W>): WindowedStream<T, K, W> {
+    return new WindowedStream<T, K, W>(this, assigner)
+  }
+
+  /**
+   * Windows of `size` elements per key. Without `slide` they tumble (fire and purge every `size`
+   * elements); with it, every `slide` elements the last `size` elements are evaluated.
+   */
+  countWindow(size: number, slide?: number): WindowedStream<T, K, GlobalWindow> {
+    if (!Number.isInteger(size) || size < 1) throw new JobGraphError(`countWindow() needs a positive integer size, got ${size}`)
+    const windowed = this.window<GlobalWindow>(GlobalWindows.create())
+    if (slide === undefined) return windowed.trigger(PurgingTrigger.of(CountTrigger.of<GlobalWindow>(size)))
+    if (!Number.isInteger(slide) || slide < 1) throw new JobGraphError(`countWindow() needs a positive integer slide, got ${slide}`)
+    return windowed.evictor(CountEvictor.of<GlobalWindow>(size)).trigger(CountTrigger.of<GlobalWindow>(slide))
+  }
+
+  /** Joins with another keyed stream on time intervals: `a.intervalJoin(b).between(lower, upper).process(fn)`. */
+  intervalJoin<T2>(other: KeyedStream<T2, K>): IntervalJoin<T, T2, K> {
+    return new IntervalJoin<T, T2, K>(this, other)
   }
 
   /** Connects two keyed streams (`KeyedCoProcessFunction`), or a broadcast stream (`KeyedBroadcastProcessFunction`). */

@@ -3,7 +3,12 @@ import { JobGraphError } from '../errors.ts'
 import { buildJobGraph, type JobGraph } from '../graph/job-graph.ts'
 import { buildStreamGraph, type StreamGraph } from '../graph/stream-graph.ts'
 import type { OperatorSettings, OperatorTransformation, SourceTransformation } from '../graph/transformation.ts'
-import { startLocalJob, type JobExecutionResult, type LocalJob } from '../runtime/local-executor.ts'
+import { startLocalJob, noRestart, type JobExecutionResult, type LocalJob, type RestartStrategy } from '../runtime/local-job.ts'
+import { checkpointSettings, type CheckpointSettings } from '../runtime/checkpointing/checkpoint-config.ts'
+import type { CheckpointStorage } from '../checkpoint/checkpoint-storage.ts'
+import { MemoryCheckpointStorage } from '../checkpoint/memory-checkpoint-storage.ts'
+// @ts-expect-error filled in below
+import { FileSystemCheckpointStorage, openSnapshot } from '../checkpoint/filesystem-checkpoint-storage.ts'
 import { DEFAULT_MAX_PARALLELISM } from '../state/key-groups.ts'
 import { heapStateBackend } from '../state/heap-state-backend.ts'
 import type { StateBackend } from '../state/state-backend.ts'
@@ -14,10 +19,22 @@ import { DataStream } from './data-stream.ts'
 /** Checkpointing mode: exactly-once aligns barriers, at-least-once does not. */
 export type CheckpointingMode = 'exactly-once' | 'at-least-once'
 
-/** Checkpoint settings. */
-export interface CheckpointConfig {
-  intervalMs: number
-  mode: CheckpointingMode
+/** Where checkpoints go: in memory (tests), a directory, or a storage of your own per job id. */
+export type CheckpointStorageOption = 'memory' | { directory: string } | ((jobId: string) => CheckpointStorage)
+
+/** Checkpoint settings of a job. */
+export interface CheckpointConfig extends CheckpointSettings {
+  storage: CheckpointStorageOption
+}
+
+/** Options of one run of a job. */
+export interface ExecuteOptions {
+  /** A retained checkpoint or savepoint directory to start from. */
+  restoreFrom?: string
+  /** Start even if the snapshot has state for operators this job does not have (it is dropped). */
+  allowNonRestoredState?: boolean
+  /** Where engine messages (restarts, failed checkpoints) go; stderr by default. */
+  log?: (message: string) => void
 }
 
 /** Settings of a job's environment. */
@@ -32,6 +49,7 @@ export interface EnvironmentConfig {
   channelCapacity: number
   stateBackend: StateBackend
   checkpointing: CheckpointConfig | undefined
+  restartStrategy: RestartStrategy
 }
 
 /**
@@ -51,6 +69,7 @@ export class StreamEnvironment {
       channelCapacity: 4,
       stateBackend: heapStateBackend(),
       checkpointing: undefined,
+      restartStrategy: noRestart,
       ...config,
     }
   }
@@ -80,10 +99,17 @@ export class StreamEnvironment {
     return this
   }
 
-  /** Takes a checkpoint every `intervalMs`. */
-  enableCheckpointing(intervalMs: number, options: { mode?: CheckpointingMode } = {}): this {
+  /** Takes a checkpoint every `intervalMs` (exactly-once, in memory, unless the options say otherwise). */
+  enableCheckpointing(intervalMs: number, options: Partial<CheckpointConfig> = {}): this {
     if (!(intervalMs > 0)) throw new JobGraphError(`The checkpoint interval must be positive, got ${intervalMs}`)
-    this.config.checkpointing = { intervalMs, mode: options.mode ?? 'exactly-once' }
+    const { storage = 'memory', ...settings } = options
+    this.config.checkpointing = { ...checkpointSettings(intervalMs, settings), storage }
+    return this
+  }
+
+  /** What happens when the job fails: restart (from the latest checkpoint) or give up. */
+  setRestartStrategy(strategy: RestartStrategy): this {
+    this.config.restartStrategy = strategy
     return this
   }
 
@@ -136,16 +162,30 @@ export class StreamEnvironment {
   }
 
   /** Starts the job in this process and returns at once. */
-  executeAsync(jobName = 'job'): LocalJob {
+  executeAsync(jobName = 'job', options: ExecuteOptions = {}): LocalJob {
+    const checkpointing = this.config.checkpointing
+    const log = options.log ?? ((m: string) => process.stderr.write(`weir: ${m}\n`))
+    const restorePath = options.restoreFrom
     return startLocalJob(this.getJobGraph(jobName), {
       stateBackend: this.config.stateBackend,
       batchSize: this.config.batchSize,
       channelCapacity: this.config.channelCapacity,
+      checkpointing: checkpointing && { settings: checkpointing, storage: storageFactory(checkpointing.storage) },
+      restartStrategy: this.config.restartStrategy,
+      restoreFrom: restorePath === undefined ? undefined : async () => openSnapshot(restorePath),
+      allowNonRestoredState: options.allowNonRestoredState ?? false,
+      log,
     })
   }
 
   /** Runs the job in this process until it ends (bounded sources) or fails. */
-  execute(jobName = 'job'): Promise<JobExecutionResult> {
-    return this.executeAsync(jobName).result
+  execute(jobName = 'job', options: ExecuteOptions = {}): Promise<JobExecutionResult> {
+    return this.executeAsync(jobName, options).result
   }
+}
+
+function storageFactory(option: CheckpointStorageOption): (jobId: string) => CheckpointStorage {
+  if (option === 'memory') return () => new MemoryCheckpointStorage()
+  if (typeof option === 'function') return option
+  return (jobId) => new FileSystemCheckpointStorage(option.directory, jobId)
 }

@@ -1,6 +1,6 @@
 import { basename, extname } from 'node:path'
 import { StreamEnvironment } from '../api/stream-environment.ts'
-import type { LocalJob } from '../runtime/local-executor.ts'
+import type { LocalJob } from '../runtime/local-job.ts'
 import { loadJob } from './load-job.ts'
 
 /** Options of `weir run`. */

@@ -27,6 +27,12 @@ export interface OperatorContext {
   readonly timeServiceManager: InternalTimeServiceManager | undefined
   /** True when the state backends were restored from a checkpoint or savepoint. */
   readonly isRestored: boolean
+  /** 0 for the first run of the job, then one more per restart. */
+  readonly attemptNumber: number
+  /** Unique per run of the job, the same in every subtask. */
+  readonly attemptId: string
+  /** Whether the job takes checkpoints (sinks then commit on checkpoint completion). */
+  readonly checkpointingEnabled: boolean
 }
 
 /**
@@ -37,14 +43,14 @@ export interface StreamOperator<OUT> {
   setup(context: OperatorContext, output: Output<OUT>): void
   /** Binds state after the backends were restored (or created empty). */
   initializeState(): void
-  open(): void
+  open(): void | Promise<void>
   /** Called before the state backends are snapshotted, to move in-flight data into state. */
-  snapshotState(checkpointId: number): void
-  notifyCheckpointComplete(checkpointId: number): void
+  snapshotState(checkpointId: number): void | Promise<void>
+  notifyCheckpointComplete(checkpointId: number): void | Promise<void>
   notifyCheckpointAborted(checkpointId: number): void
-  /** All input has ended: flush what is buffered. */
-  finish(): void
-  close(): void
+  /** Finish and close may wait for I/O (a sink flushing). */
+  finish(): void | Promise<void>
+  close(): void | Promise<void>
 }
 
 /** An operator with one input. */

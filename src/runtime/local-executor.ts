@@ -1,8 +1,9 @@
-import { randomUUID } from 'node:crypto'
-import { WeirError } from '../errors.ts'
+import type { CheckpointStorage } from '../checkpoint/checkpoint-storage.ts'
+import type { OperatorSubtaskState } from '../checkpoint/operator-subtask-state.ts'
 import type { JobGraph } from '../graph/job-graph.ts'
 import { SourceOperator } from '../operators/source/source-operator.ts'
 import type { StateBackend } from '../state/state-backend.ts'
+import type { TaskCheckpointGateway } from './checkpointing/task-checkpoint-gateway.ts'
 import type { GateChannel } from './io/input-gate.ts'
 import { LocalChannel } from './io/local-channel.ts'
 import { SourceCoordinator } from './source-coordinator.ts'
@@ -17,27 +18,29 @@ export interface LocalExecutorOptions {
   channelCapacity: number
 }
 
-/** What a finished job reports. */
-export interface JobExecutionResult {
+/** What one attempt (one run between failures) needs beyond the graph. */
+export interface AttemptSetup {
   jobId: string
-  jobName: string
-  durationMs: number
+  attemptNumber: number
+  attemptId: string
+  checkpointing: { storage: CheckpointStorage; gateway: TaskCheckpointGateway } | undefined
+  restored: ReadonlyMap<string, readonly OperatorSubtaskState[]> | undefined
+  /** Enumerator states per source uid. */
+  restoredEnumerators: ReadonlyMap<string, unknown> | undefined
 }
 
-/** A job running in this process. */
-export interface LocalJob {
-  readonly jobId: string
+/** One run of a job's tasks in this process. */
+export interface LocalAttempt {
   readonly tasks: readonly StreamTask[]
-  /** Every channel between tasks, for backpressure figures. */
   readonly channels: readonly LocalChannel[]
-  readonly result: Promise<JobExecutionResult>
+  readonly sources: readonly { uid: string; coordinator: SourceCoordinator }[]
+  /** Resolves when every task finished; rejects with the first failure (the others are cancelled). */
+  readonly done: Promise<void>
   cancel(): void
 }
 
-/** Runs a job graph inside this process: one `StreamTask` per subtask, all on the event loop. */
-export function startLocalJob(graph: JobGraph, options: LocalExecutorOptions): LocalJob {
-  const jobId = randomUUID()
-  const started = performance.now()
+/** Starts every subtask of a job graph inside this process, connected by bounded channels. */
+export function startAttempt(graph: JobGraph, options: LocalExecutorOptions, setup: AttemptSetup): LocalAttempt {
   const tasksByVertex: StreamTask[][] = []
   const allChannels: LocalChannel[] = []
   const inputs = graph.vertices.map((v) => Array.from({ length: v.parallelism }, (): GateChannel[] => []))
@@ -62,7 +65,7 @@ export function startLocalJob(graph: JobGraph, options: LocalExecutorOptions): L
     }
   }
 
-  const coordinators: SourceCoordinator[] = []
+  const sources: { uid: string; coordinator: SourceCoordinator }[] = []
   for (const vertex of graph.vertices) {
     const head = vertex.nodes[0]
     let coordinator: SourceCoordinator | undefined
@@ -74,14 +77,14 @@ export function startLocalJob(graph: JobGraph, options: LocalExecutorOptions): L
           if (op instanceof SourceOperator) action(op.reader)
         })
       })
-      coordinators.push(coordinator)
+      sources.push({ uid: head.uid, coordinator })
     }
     tasksByVertex.push(
       Array.from(
         { length: vertex.parallelism },
         (_, i) =>
           new StreamTask({
-            jobId,
+            jobId: setup.jobId,
             vertex,
             subtaskIndex: i,
             inputs: inputs[vertex.id][i],
@@ -89,32 +92,35 @@ export function startLocalJob(graph: JobGraph, options: LocalExecutorOptions): L
             stateBackend: options.stateBackend,
             batchSize: options.batchSize,
             sourceGateway: coordinator,
+            attemptNumber: setup.attemptNumber,
+            attemptId: setup.attemptId,
+            checkpointing: setup.checkpointing,
+            restored: setup.restored,
           }),
       ),
     )
   }
   const tasks = tasksByVertex.flat()
-  for (const c of coordinators) c.start()
+  for (const { uid, coordinator } of sources) coordinator.start(setup.restoredEnumerators?.get(uid))
 
-  const cancelAll = (): void => {
+  const cancel = (): void => {
     for (const t of tasks) t.cancel()
   }
-  const result = (async (): Promise<JobExecutionResult> => {
+  const done = (async (): Promise<void> => {
     let firstError: unknown
     await Promise.all(
       tasks.map((t) =>
         t.run().catch((error: unknown) => {
           if (firstError === undefined && !(error instanceof TaskCancelledError)) {
             firstError = error
-            cancelAll()
+            cancel()
           }
         }),
       ),
     )
-    for (const c of coordinators) c.close()
+    for (const { coordinator } of sources) coordinator.close()
     if (firstError !== undefined) throw firstError
-    if (tasks.some((t) => t.wasCancelled)) throw new WeirError('JOB_CANCELLED', `Job '${graph.jobName}' was cancelled`)
-    return { jobId, jobName: graph.jobName, durationMs: performance.now() - started }
+    if (tasks.some((t) => t.wasCancelled)) throw new TaskCancelledError('(all)')
   })()
-  return { jobId, tasks, channels: allChannels, result, cancel: cancelAll }
+  return { tasks, channels: allChannels, sources, done, cancel }
 }

@@ -13,7 +13,12 @@ import { createChannelSelector } from './io/channel-selector.ts'
 import { InputGate, type GateChannel } from './io/input-gate.ts'
 import type { LocalChannel } from './io/local-channel.ts'
 import { RecordWriter, type BackpressureFlag } from './io/record-writer.ts'
-import { EndOfPartition, RecordBatch, WatermarkEvent, WatermarkStatusEvent, type ChannelItem } from './io/stream-element.ts'
+import { CheckpointBarrier, EndOfPartition, RecordBatch, WatermarkEvent, WatermarkStatusEvent, type ChannelItem } from './io/stream-element.ts'
+import type { CheckpointStorage } from '../checkpoint/checkpoint-storage.ts'
+import type { OperatorSubtaskState } from '../checkpoint/operator-subtask-state.ts'
+import { BarrierHandler, type BarrierDecision } from './checkpointing/barrier-handler.ts'
+import type { TaskCheckpointGateway } from './checkpointing/task-checkpoint-gateway.ts'
+import { restoreOperator, snapshotOperator } from './operator-state-handles.ts'
 import { Mailbox } from './mailbox.ts'
 import { Signal } from './signal.ts'
 import { TaskProcessingTimeService } from './task-processing-time.ts'
@@ -36,6 +41,14 @@ export interface TaskDeployment {
   stateBackend: StateBackend
   batchSize: number
   sourceGateway: SourceCoordinatorGateway | undefined
+  /** 0 for the first run of the job, then one more per restart. */
+  attemptNumber: number
+  /** Unique per run of the job. */
+  attemptId: string
+  /** Set when the job takes checkpoints. */
+  checkpointing: { storage: CheckpointStorage; gateway: TaskCheckpointGateway } | undefined
+  /** State to restore, per operator uid: the states of every old subtask. */
+  restored: ReadonlyMap<string, readonly OperatorSubtaskState[]> | undefined
 }
 
 /** Thrown inside a task that was cancelled; never reported as the job's failure cause. */
@@ -49,6 +62,7 @@ interface ChainMember {
   node: StreamNode
   operator: StreamOperator<unknown>
   keyedBackend: KeyedStateBackend | undefined
+  operatorBackend: import('../state/operator-state-backend.ts').OperatorStateBackend
   timers: HeapTimeServiceManager | undefined
   metrics: OperatorMetrics
 }
@@ -75,11 +89,16 @@ export class StreamTask {
   private idle = false
   private lastYield = 0
   private pending: { batch: RecordBatch; next: number; input: 1 | 2 } | undefined
+  private readonly barriers: BarrierHandler
+  /** Identifies the subtask to the coordinator. */
+  readonly key: string
 
   constructor(readonly deployment: TaskDeployment) {
     const { vertex, subtaskIndex } = deployment
     this.name = `'${vertex.name}' (${subtaskIndex + 1}/${vertex.parallelism})`
     this.gate = new InputGate(deployment.inputs)
+    this.barriers = new BarrierHandler(this.gate)
+    this.key = `${vertex.id}-${subtaskIndex}`
     for (const input of deployment.inputs) input.channel.consumer = this.signal
     for (const output of deployment.outputs) for (const c of output.channels) c.producer = this.signal
   }
@@ -92,6 +111,11 @@ export class StreamTask {
   /** Counters of the chained operators, head first. */
   get metrics(): readonly OperatorMetrics[] {
     return this.members.map((m) => m.metrics)
+  }
+
+  /** Whether the chain starts with a source (checkpoints are triggered there). */
+  get isSource(): boolean {
+    return this.deployment.vertex.nodes[0].kind === 'source'
   }
 
   /** Whether `cancel` was called. */
@@ -111,10 +135,11 @@ export class StreamTask {
       this.buildChain()
       for (const m of this.members) m.operator.initializeState()
       // Open from the tail so that every operator's consumers are ready before it emits.
-      for (let i = this.members.length - 1; i >= 0; i--) this.members[i].operator.open()
+      for (let i = this.members.length - 1; i >= 0; i--) await this.members[i].operator.open()
       if (this.head instanceof SourceOperator) await this.runSource(this.head)
       else await this.runInputs()
       for (const m of this.members) await m.operator.finish()
+      if (this.head instanceof SourceOperator && this.deployment.checkpointing) await this.awaitFinalCheckpoint()
       for (const w of this.writers) w.emitEvent(EndOfPartition.INSTANCE)
       await this.drainAll()
       for (const m of this.members) await m.operator.close()
@@ -169,6 +194,9 @@ export class StreamTask {
     const range = keyGroupRangeForSubtask(node.maxParallelism, node.parallelism, subtaskIndex)
     const keyedBackend = keyed ? stateBackend.createKeyedBackend({ maxParallelism: node.maxParallelism, keyGroupRange: range, operatorName: node.name }) : undefined
     const timers = keyedBackend ? new HeapTimeServiceManager(keyedBackend, this.processingTime, range, node.maxParallelism) : undefined
+    const operatorBackend = stateBackend.createOperatorBackend(subtaskIndex)
+    const restored = this.deployment.restored?.get(node.uid)
+    if (restored) restoreOperator({ keyed: keyedBackend, operator: operatorBackend, timers }, restored, subtaskIndex, vertex.parallelism)
     const ctx: OperatorContext = {
       jobId,
       operatorName: node.name,
@@ -177,12 +205,15 @@ export class StreamTask {
       parallelism: vertex.parallelism,
       maxParallelism: node.maxParallelism,
       keyedBackend,
-      operatorBackend: stateBackend.createOperatorBackend(subtaskIndex),
+      operatorBackend,
       processingTime: this.processingTime,
       keySelector: node.keySelector1,
       keySelector2: node.keySelector2,
       timeServiceManager: timers,
-      isRestored: false,
+      isRestored: restored !== undefined,
+      attemptNumber: this.deployment.attemptNumber,
+      attemptId: this.deployment.attemptId,
+      checkpointingEnabled: this.deployment.checkpointing !== undefined,
     }
     let operator: StreamOperator<unknown>
     if (node.kind === 'source') {
@@ -192,7 +223,86 @@ export class StreamTask {
       operator = node.factory!()
     }
     operator.setup(ctx, output)
-    return { node, operator, keyedBackend, timers, metrics }
+    return { node, operator, keyedBackend, operatorBackend, timers, metrics }
+  }
+
+  private checkpointInProgress: Promise<void> | undefined
+  private finalCheckpointDone = false
+
+  /** Coordinator entry point for source tasks: snapshot now and send the barrier downstream. */
+  triggerCheckpoint(barrier: CheckpointBarrier): void {
+    this.mailbox.put(() => this.performCheckpoint(barrier, 0))
+  }
+
+  /** Coordinator entry point: checkpoint `id` is complete (sinks commit now). */
+  notifyCheckpointComplete(checkpointId: number): void {
+    this.mailbox.put(async () => {
+      for (const m of this.members) await m.operator.notifyCheckpointComplete(checkpointId)
+      for (const m of this.members) if (m.operator instanceof SourceOperator) m.operator.notifyCheckpointComplete(checkpointId)
+    })
+  }
+
+  /** Coordinator entry point: checkpoint `id` will not complete. */
+  notifyCheckpointAborted(checkpointId: number): void {
+    this.mailbox.put(() => {
+      for (const m of this.members) m.operator.notifyCheckpointAborted(checkpointId)
+    })
+  }
+
+  /**
+   * Takes this subtask's part of a checkpoint: operators move in-flight data into state, backends
+   * are snapshotted, the barrier goes downstream, and the state is written and acknowledged while
+   * processing goes on.
+   */
+  private async performCheckpoint(barrier: CheckpointBarrier, alignmentMs: number): Promise<void> {
+    const checkpointing = this.deployment.checkpointing
+    if (!checkpointing) return
+    const started = performance.now()
+    const states: { uid: string; state: OperatorSubtaskState }[] = []
+    for (const m of this.members) {
+      await m.operator.snapshotState(barrier.checkpointId)
+      states.push({ uid: m.node.uid, state: snapshotOperator({ keyed: m.keyedBackend, operator: m.operatorBackend, timers: m.timers }) })
+    }
+    for (const w of this.writers) w.emitEvent(barrier)
+    const syncMs = performance.now() - started
+    const asyncStart = performance.now()
+    void Promise.all(
+      states.map(async ({ uid, state }) => ({
+        uid,
+        handle: isEmpty(state) ? undefined : await checkpointing.storage.writeSubtaskState(barrier.checkpointId, barrier.options.kind, uid, this.deployment.subtaskIndex, state),
+      })),
+    ).then(
+      (written) => {
+        if (this.cancelled) return
+        checkpointing.gateway.acknowledge({
+          taskKey: this.key,
+          checkpointId: barrier.checkpointId,
+          states: written,
+          syncMs,
+          asyncMs: performance.now() - asyncStart,
+          alignmentMs,
+          bytes: written.reduce((n, w) => n + (w.handle?.size ?? 0), 0),
+        })
+      },
+      (error: unknown) => checkpointing.gateway.decline(this.key, barrier.checkpointId, error),
+    )
+  }
+
+  /** Keeps the mailbox running (checkpoints still trigger) until a checkpoint covering all input completed. */
+  private async awaitFinalCheckpoint(): Promise<void> {
+    this.flushWriters()
+    void this.deployment.checkpointing!.gateway.sourceReachedEnd(this.key).then(() => {
+      this.finalCheckpointDone = true
+      this.signal.notify()
+    })
+    while (!this.finalCheckpointDone) {
+      this.checkCancelled()
+      if (!this.mailbox.isEmpty) await this.runMails()
+      if (this.flag.blocked) this.drainWriters()
+      if (!this.finalCheckpointDone) await this.signal.wait()
+    }
+    // Mails posted with the completion (notifications) run before the task ends.
+    if (!this.mailbox.isEmpty) await this.runMails()
   }
 
   private checkCancelled(): void {
@@ -264,6 +374,12 @@ export class StreamTask {
   private async runInputs(): Promise<void> {
     for (;;) {
       this.checkCancelled()
+      if (this.checkpointInProgress) {
+        // Nothing, not even a timer mail, may run between the last barrier and the snapshot.
+        const inProgress = this.checkpointInProgress
+        this.checkpointInProgress = undefined
+        await inProgress
+      }
       if (!this.mailbox.isEmpty) await this.runMails()
       if (this.flag.blocked && !this.drainWriters()) {
         await this.signal.wait()
@@ -292,6 +408,8 @@ export class StreamTask {
     else if (item instanceof WatermarkEvent) {
       const wm = this.gate.onWatermark(channel, item.watermark)
       if (wm !== undefined) this.advanceWatermark(wm, input)
+    } else if (item instanceof CheckpointBarrier) {
+      this.onDecision(this.barriers.onBarrier(channel, item))
     } else if (item instanceof WatermarkStatusEvent) {
       const wm = this.gate.onStatus(channel, item.idle)
       if (wm !== undefined) this.advanceWatermark(wm, input)
@@ -303,6 +421,19 @@ export class StreamTask {
         ;(this.head as TwoInputStreamOperator<unknown, unknown, unknown>).endInput(input)
       }
       this.updateIdleness(input)
+      this.onDecision(this.barriers.onEndOfPartition())
+    }
+  }
+
+  /** Barrier decisions start snapshots; checkpoints run as mails so they await cleanly. */
+  private onDecision(decision: BarrierDecision): void {
+    if (decision.action === 'abort-and-none' || decision.action === 'abort-and-snapshot') {
+      this.deployment.checkpointing?.gateway.decline(this.key, decision.abortedId, new Error('a newer checkpoint barrier overtook it'))
+    }
+    if (decision.action === 'snapshot' || decision.action === 'abort-and-snapshot') {
+      const barrier = decision.barrier
+      const alignmentMs = performance.now() - this.barriers.alignmentStart
+      this.checkpointInProgress = this.performCheckpoint(barrier, alignmentMs)
     }
   }
 
@@ -369,4 +500,12 @@ export class StreamTask {
     metrics.recordsIn += i - start
     this.pending = i < n ? { batch, next: i, input } : undefined
   }
+}
+
+function isEmpty(state: OperatorSubtaskState): boolean {
+  return (
+    (state.keyed === undefined || state.keyed.keyGroups.size === 0) &&
+    state.operator.states.length === 0 &&
+    (state.timers === undefined || state.timers.keyGroups.size === 0)
+  )
 }

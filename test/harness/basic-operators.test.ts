@@ -8,7 +8,7 @@ import { StateError, WeirError } from '../../src/errors.ts'
 import { FlatMapOperator, KeyedReduceOperator, MapOperator } from '../../src/operators/basic-operators.ts'
 import type { Collector } from '../../src/operators/output.ts'
 import { ProcessOperator } from '../../src/operators/process-operators.ts'
-import { ListStateDescriptor } from '../../src/state/descriptors.ts'
+import { ListStateDescriptor, ValueStateDescriptor } from '../../src/state/descriptors.ts'
 import { heapStateBackend } from '../../src/state/heap-state-backend.ts'
 import type { StateBackend } from '../../src/state/state-backend.ts'
 import type { ListState } from '../../src/state/state.ts'
@@ -62,6 +62,15 @@ describe('OneInputOperatorTestHarness with stateless operators', () => {
     await h.close()
     assert.throws(() => h.processElement(1), /closed/)
     await h.close()
+  })
+
+  it('is restored when given states, even empty ones, and not otherwise', () => {
+    const fresh = new OneInputOperatorTestHarness(() => new MapOperator((x: number) => x)).open()
+    assert.equal(fresh.isRestored, false)
+    const empty = new OneInputOperatorTestHarness(() => new MapOperator((x: number) => x))
+    empty.initializeState([])
+    assert.equal(empty.open().isRestored, true)
+    assert.throws(() => empty.initializeState(), /already open/)
   })
 
   it('calls the rich function life cycle', async () => {
@@ -140,6 +149,14 @@ describe('OneInputOperatorTestHarness with KeyedReduceOperator', () => {
     ])
     assert.equal(h.numKeyedStateEntries(), 2)
     assert.equal(h.numTimers(), 0)
+    const stored = h.withCurrentKey('a', (backend) => backend.getValueState(new ValueStateDescriptor<Pair>('_reduce')).value())
+    assert.deepEqual(stored, ['a', 4])
+  })
+
+  it('refuses to snapshot a closed harness', async () => {
+    const h = new OneInputOperatorTestHarness(sum, { keySelector: byWord }).open()
+    await h.close()
+    assert.throws(() => h.snapshot(1), /closed/)
   })
 
   it('restores into a fresh instance and goes on from the snapshot, not from later changes', () => {

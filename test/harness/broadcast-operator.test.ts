@@ -93,6 +93,16 @@ describe('KeyedBroadcastProcessOperator in the harness', () => {
     assert.deepEqual(h.watermarks, [5, 10, 20, 30])
   })
 
+  it('lets the watermark of one input through while the other is idle', () => {
+    const h = open()
+    h.processWatermark1(10)
+    h.processWatermarkStatus(2, true)
+    h.processWatermark1(20)
+    h.processWatermarkStatus(2, false)
+    h.processWatermark1(30)
+    assert.deepEqual(h.watermarks, [10, 20])
+  })
+
   for (const [from, to] of [
     [1, 3],
     [2, 3],

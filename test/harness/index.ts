@@ -1,3 +1,4 @@
+/** The operator test harness: one operator instance, or all subtasks of a keyed one, driven by the test. */
 export { record, CollectingOutput, type EmittedEvent, type EmittedRecord } from './collecting-output.ts'
 export { AbstractOperatorTestHarness, type HarnessOptions } from './operator-test-harness.ts'
 export { OneInputOperatorTestHarness, type OneInputHarnessOptions } from './one-input-harness.ts'

@@ -13,6 +13,13 @@ export function subtaskForKey(key: unknown, parallelism: number, maxParallelism 
   return operatorIndexForKeyGroup(maxParallelism, parallelism, keyGroupForKey(key, maxParallelism))
 }
 
+/** Initializes a harness from `states` when given, else empty, and opens it. */
+function open<H extends AbstractOperatorTestHarness<unknown, StreamOperator<unknown>>>(harness: H, states: readonly OperatorSubtaskState[] | undefined): H {
+  harness.initializeState(states)
+  harness.open()
+  return harness
+}
+
 /** Group options: everything of a harness but the subtask, which the group assigns. */
 type GroupOptions<O extends HarnessOptions> = Omit<O, 'subtaskIndex' | 'parallelism'> & { parallelism: number }
 
@@ -99,10 +106,10 @@ export class KeyedHarnessGroup<IN, OUT> extends HarnessGroup<OUT, OneInputOperat
   static open<IN, OUT>(
     factory: () => OneInputStreamOperator<IN, OUT>,
     options: KeyedHarnessGroupOptions<IN>,
-    states: readonly OperatorSubtaskState[] = [],
+    states?: readonly OperatorSubtaskState[],
   ): KeyedHarnessGroup<IN, OUT> {
     const harnesses = Array.from({ length: options.parallelism }, (_, subtaskIndex) =>
-      OneInputOperatorTestHarness.restore(factory, states, { ...options, subtaskIndex }),
+      open(new OneInputOperatorTestHarness(factory, { ...options, subtaskIndex }), states),
     )
     return new KeyedHarnessGroup(harnesses, options)
   }
@@ -142,10 +149,10 @@ export class KeyedTwoInputHarnessGroup<IN1, IN2, OUT> extends HarnessGroup<OUT, 
   static open<IN1, IN2, OUT>(
     factory: () => TwoInputStreamOperator<IN1, IN2, OUT>,
     options: KeyedTwoInputHarnessGroupOptions<IN1, IN2>,
-    states: readonly OperatorSubtaskState[] = [],
+    states?: readonly OperatorSubtaskState[],
   ): KeyedTwoInputHarnessGroup<IN1, IN2, OUT> {
     const harnesses = Array.from({ length: options.parallelism }, (_, subtaskIndex) =>
-      TwoInputOperatorTestHarness.restore(factory, states, { ...options, subtaskIndex }),
+      open(new TwoInputOperatorTestHarness(factory, { ...options, subtaskIndex }), states),
     )
     return new KeyedTwoInputHarnessGroup(harnesses, options)
   }

@@ -29,6 +29,12 @@ export interface HarnessOptions {
   initialProcessingTime?: number
   /** Clock of state TTL; default the harness's processing time, so TTL tests stay deterministic. */
   ttlTimeProvider?: TtlTimeProvider
+  /** Default 0, or 1 when restored from snapshots, as after a restart. */
+  attemptNumber?: number
+  /** Default `test-attempt-<attemptNumber>`. */
+  attemptId?: string
+  /** Default true: tests take snapshots, so operators that act on checkpoints should expect them. */
+  checkpointingEnabled?: boolean
 }
 
 /** Key selectors of the inputs, as the subclasses type them; either one makes the operator keyed. */
@@ -91,9 +97,10 @@ export abstract class AbstractOperatorTestHarness<OUT, OP extends StreamOperator
 
   /**
    * Creates the backends, restores them from the snapshots of every old subtask (any old
-   * parallelism) when `states` is non-empty, then runs the operator's `setup` and `initializeState`.
+   * parallelism) when `states` is given, then runs the operator's `setup` and `initializeState`.
+   * Given states mark the operator restored even when they hold nothing, as a restored job does.
    */
-  initializeState(states: readonly OperatorSubtaskState[] = []): void {
+  initializeState(states?: readonly OperatorSubtaskState[]): void {
     if (this.phase !== 'created') throw new Error(`initializeState() must come first; the harness is already ${this.phase}`)
     const { stateBackend = heapStateBackend(), operatorName = 'test-operator' } = this.options
     const keyed = this.isKeyed
@@ -106,7 +113,7 @@ export abstract class AbstractOperatorTestHarness<OUT, OP extends StreamOperator
       : undefined
     const timers = keyed ? new HeapTimeServiceManager(keyed, this.processingTimeService, this.keyGroupRange, this.maxParallelism) : undefined
     this.backends = { keyed, operator: stateBackend.createOperatorBackend(this.subtaskIndex), timers }
-    if (states.length > 0) {
+    if (states !== undefined) {
       restoreOperator(this.backends, states, this.subtaskIndex, this.parallelism)
       this.restored = true
     }
@@ -136,6 +143,7 @@ export abstract class AbstractOperatorTestHarness<OUT, OP extends StreamOperator
 
   /** Runs the operator's `snapshotState`, then takes the state of its backends, as a checkpoint does. */
   snapshot(checkpointId: number): OperatorSubtaskState {
+    if (this.phase === 'closed') throw new Error('The harness is closed: its state was released')
     const backends = this.requireBackends()
     this.operator.snapshotState(checkpointId)
     return snapshotOperator(backends)
@@ -208,6 +216,17 @@ export abstract class AbstractOperatorTestHarness<OUT, OP extends StreamOperator
     return this.backends?.timers?.numTimers() ?? 0
   }
 
+  /**
+   * Runs `fn` with `key` current in the keyed backend, to read or write a key's state from the test.
+   * Goes through the same key-group check as a record, so a key of another subtask is refused.
+   */
+  withCurrentKey<R>(key: unknown, fn: (backend: KeyedStateBackend) => R): R {
+    const backend = this.backends?.keyed
+    if (!backend) throw new Error('The harness has no keyed state: give a key selector and initialize it first')
+    backend.setCurrentKey(key)
+    return fn(backend)
+  }
+
   /** Refuses input before `open()` and after `close()`, where the operator has no context. */
   protected checkOpen(): void {
     if (this.phase !== 'open') throw new Error(`The harness is ${this.phase}; call open() before sending input`)
@@ -216,6 +235,10 @@ export abstract class AbstractOperatorTestHarness<OUT, OP extends StreamOperator
   private requireBackends(): OperatorBackends {
     if (!this.backends) throw new Error('The harness has no state yet; call initializeState() or open() first')
     return this.backends
+  }
+
+  private get attemptNumber(): number {
+    return this.options.attemptNumber ?? (this.restored ? 1 : 0)
   }
 
   private context(operatorName: string): OperatorContext {
@@ -234,6 +257,9 @@ export abstract class AbstractOperatorTestHarness<OUT, OP extends StreamOperator
       keySelector2: this.options.keySelector2 as KeySelector<unknown> | undefined,
       timeServiceManager: backends.timers,
       isRestored: this.restored,
+      attemptNumber: this.attemptNumber,
+      attemptId: this.options.attemptId ?? `test-attempt-${this.attemptNumber}`,
+      checkpointingEnabled: this.options.checkpointingEnabled ?? true,
     }
   }
 }

@@ -7,9 +7,9 @@ import type { OperatorSubtaskState } from '../../src/checkpoint/operator-subtask
 import { KeyedReduceOperator } from '../../src/operators/basic-operators.ts'
 import type { Collector } from '../../src/operators/output.ts'
 import { KeyedProcessOperator } from '../../src/operators/process-operators.ts'
-import { ValueStateDescriptor } from '../../src/state/descriptors.ts'
+import { AggregatingStateDescriptor, ListStateDescriptor, MapStateDescriptor, ReducingStateDescriptor, ValueStateDescriptor } from '../../src/state/descriptors.ts'
 import { VOID_NAMESPACE } from '../../src/state/keyed-state-backend.ts'
-import type { ValueState } from '../../src/state/state.ts'
+import type { AggregatingState, ListState, MapState, ReducingState, ValueState } from '../../src/state/state.ts'
 import { MAX_WATERMARK } from '../../src/time/time.ts'
 import { KeyedHarnessGroup, OneInputOperatorTestHarness, subtaskForKey, type EmittedRecord } from './index.ts'
 
@@ -163,5 +163,53 @@ describe('rescaling keyed state and timers through the harness', () => {
     assert.equal(after.numKeyedStateEntries(), 10)
     after.processElement({ key: 'k7', n: 100 })
     assert.deepEqual(after.extractOutputValues(), [{ key: 'k7', n: 107 }])
+  })
+})
+
+describe('rescaling every keyed state kind through the harness', () => {
+  /** Keeps the same facts about a key in each state kind and prints them all on every record. */
+  class AllKinds extends KeyedProcessFunction<string, Ev, string> {
+    private list!: ListState<number>
+    private map!: MapState<number, string>
+    private reducing!: ReducingState<number>
+    private aggregating!: AggregatingState<number, string>
+    override open(ctx: RuntimeContext): void {
+      this.list = ctx.getListState(new ListStateDescriptor('list', Types.number))
+      this.map = ctx.getMapState(new MapStateDescriptor('map', Types.number, Types.string))
+      this.reducing = ctx.getReducingState(new ReducingStateDescriptor('max', (a: number, b: number) => Math.max(a, b), Types.number))
+      this.aggregating = ctx.getAggregatingState(
+        new AggregatingStateDescriptor<number, [number, number], string>('avg', {
+          createAccumulator: () => [0, 0],
+          add: (v, [s, c]) => [s + v, c + 1],
+          merge: (a, b) => [a[0] + b[0], a[1] + b[1]],
+          getResult: ([s, c]) => (s / c).toFixed(2),
+        }),
+      )
+    }
+    processElement(e: Ev, ctx: KeyedProcessContext<string>, out: Collector<string>): void {
+      this.list.add(e.n)
+      this.map.put(e.n % 3, `${e.n}`)
+      this.reducing.add(e.n)
+      this.aggregating.add(e.n)
+      const map = [...this.map.entries()].sort((a, b) => a[0] - b[0])
+      out.collect(`${ctx.getCurrentKey()} list=${this.list.get().join(',')} map=${JSON.stringify(map)} max=${this.reducing.get()} avg=${this.aggregating.get()}`)
+    }
+  }
+  const make = (): KeyedProcessOperator<string, Ev, string> => new KeyedProcessOperator(new AllKinds())
+  const input = Array.from({ length: 90 }, (_, i): Ev => ({ key: `k${(i * 7) % 11}`, n: i }))
+
+  it('1 -> 3 -> 2 gives the output of an uninterrupted run', () => {
+    const straight = new OneInputOperatorTestHarness(make, { keySelector: byKey }).open()
+    straight.processElements(input)
+
+    const first = new OneInputOperatorTestHarness(make, { keySelector: byKey }).open()
+    first.processElements(input.slice(0, 30))
+    const second = KeyedHarnessGroup.open(make, { parallelism: 3, keySelector: byKey }, [first.snapshot(1)])
+    second.processElements(input.slice(30, 60))
+    const third = KeyedHarnessGroup.open(make, { parallelism: 2, keySelector: byKey }, second.snapshot(2))
+    third.processElements(input.slice(60))
+
+    assert.deepEqual([...first.extractOutputValues(), ...second.extractOutputValues(), ...third.extractOutputValues()].sort(), straight.extractOutputValues().sort())
+    assert.equal(third.numKeyedStateEntries(), straight.numKeyedStateEntries())
   })
 })

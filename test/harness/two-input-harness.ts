@@ -55,6 +55,13 @@ export class TwoInputOperatorTestHarness<IN1, IN2, OUT> extends AbstractOperator
     this.processWatermark2(watermark)
   }
 
+  /** Marks an input idle (its watermark no longer holds the other back) or active again. */
+  processWatermarkStatus(input: 1 | 2, idle: boolean): void {
+    this.checkOpen()
+    if (!this.operator.processWatermarkStatus) throw new Error('The operator does not take watermark status')
+    this.operator.processWatermarkStatus(input, idle)
+  }
+
   /** One input ended while the other may go on. */
   endInput(input: 1 | 2): void {
     this.checkOpen()

@@ -8,7 +8,10 @@ import type { TaskInfo } from '../runtime-context.ts'
 
 /** What a writer knows of its place. */
 export interface SinkWriterContext extends TaskInfo {
+  /** 0 for the first run of the job, then one more per restart. */
   readonly attemptNumber: number
+  /** Unique per run of the job, the same in every subtask: names files or transactions of this attempt. */
+  readonly attemptId: string
 }
 
 /** Writes records of one subtask. */
@@ -32,4 +35,9 @@ export interface Committer<CommT> {
 export interface Sink<T, CommT = never> {
   createWriter(context: SinkWriterContext): SinkWriter<T, CommT>
   createCommitter?(): Committer<CommT>
+  /**
+   * After a restore, once the committables found in the checkpoint were committed: abort whatever
+   * earlier attempts left open (transactions, hidden files). Called by one subtask only.
+   */
+  abortLeftovers?(context: SinkWriterContext): void | Promise<void>
 }

@@ -17,6 +17,8 @@ export class InputGate {
   private readonly watermarks: number[]
   private readonly ended: boolean[]
   private readonly idle: boolean[]
+  /** Channels not polled while a barrier alignment waits for the others. */
+  private readonly blocked: boolean[]
   private readonly inputWatermark: [number, number] = [MIN_WATERMARK, MIN_WATERMARK]
   private endedCount = 0
   /** Channel index of the last polled item. */
@@ -26,12 +28,29 @@ export class InputGate {
     this.watermarks = channels.map(() => MIN_WATERMARK)
     this.ended = channels.map(() => false)
     this.idle = channels.map(() => false)
+    this.blocked = channels.map(() => false)
+  }
+
+  /** Stops polling a channel (it delivered the barrier being aligned). */
+  block(channel: number): void {
+    this.blocked[channel] = true
+  }
+
+  /** Polls every channel again. */
+  unblockAll(): void {
+    this.blocked.fill(false)
+  }
+
+  /** Whether a channel has ended (sent EndOfPartition). */
+  hasEnded(channel: number): boolean {
+    return this.ended[channel]
   }
 
   poll(): ChannelItem | undefined {
     const n = this.channels.length
     for (let i = 0; i < n; i++) {
       const c = (this.next + i) % n
+      if (this.blocked[c]) continue
       const item = this.channels[c].channel.poll()
       if (item !== undefined) {
         this.next = (c + 1) % n

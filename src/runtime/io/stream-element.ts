@@ -27,10 +27,29 @@ export class WatermarkStatusEvent {
   private constructor(readonly idle: boolean) {}
 }
 
+/** What a checkpoint barrier asks for. */
+export interface CheckpointOptions {
+  kind: 'checkpoint' | 'savepoint'
+  /** Exactly-once aligns barriers; at-least-once does not block inputs. */
+  mode: 'exactly-once' | 'at-least-once'
+}
+
+/**
+ * Splits a channel's stream into what belongs to checkpoint `checkpointId` (before) and what comes
+ * after. A task snapshots once the barrier arrived on all its inputs.
+ */
+export class CheckpointBarrier {
+  constructor(
+    readonly checkpointId: number,
+    readonly timestamp: number,
+    readonly options: CheckpointOptions,
+  ) {}
+}
+
 /** The upstream subtask has finished: nothing more comes on this channel. */
 export class EndOfPartition {
   static readonly INSTANCE = new EndOfPartition()
 }
 
 /** Anything a channel carries. */
-export type ChannelItem = RecordBatch | WatermarkEvent | WatermarkStatusEvent | EndOfPartition
+export type ChannelItem = RecordBatch | WatermarkEvent | WatermarkStatusEvent | CheckpointBarrier | EndOfPartition
