@@ -2,7 +2,7 @@ import { internalPackr } from '../api/serialization/types.ts'
 import { WeirError } from '../errors.ts'
 import type { KeyedStateMetaInfo, KeyedStateSnapshot, OperatorStateSnapshot } from '../state/snapshot.ts'
 import type { TimersSnapshot } from '../time/timer-service.ts'
-import type { OperatorSubtaskState } from './operator-subtask-state.ts'
+import type { ChannelState, OperatorSubtaskState } from './operator-subtask-state.ts'
 
 /**
  * The file format of one operator subtask's state:
@@ -12,7 +12,8 @@ import type { OperatorSubtaskState } from './operator-subtask-state.ts'
  * 4   u16 BE   format version
  * 6   u32 BE   header length H
  * 10  H bytes  header (msgpack, see `Header`)
- * 10+H         data: operator state (msgpack), then keyed key-group blobs, then timer key-group blobs
+ * 10+H         data: operator state (msgpack), in-flight channel state if any (msgpack), then keyed
+ *              key-group blobs, then timer key-group blobs
  * ```
  *
  * Offsets in the header are relative to the start of the data, and the header comes first, so a
@@ -36,6 +37,8 @@ interface Header {
   timerIndex: FlatIndex
   /** `[offset, length]` of the msgpack-encoded operator state. */
   operator: [number, number]
+  /** `[offset, length]` of the msgpack-encoded channel state of an unaligned checkpoint, if any. */
+  channels: [number, number] | null
   dataLength: number
 }
 
@@ -56,6 +59,7 @@ export function encodeSubtaskState(state: OperatorSubtaskState): Uint8Array {
     return [at, bytes.byteLength]
   }
   const operator = append(internalPackr.pack(state.operator))
+  const channels = state.channels ? append(internalPackr.pack(state.channels)) : null
   const indexOf = (groups: Map<number, Uint8Array> | undefined): FlatIndex => {
     const index: FlatIndex = []
     if (!groups) return index
@@ -75,6 +79,7 @@ export function encodeSubtaskState(state: OperatorSubtaskState): Uint8Array {
     timers: timers ? { maxParallelism: timers.maxParallelism, services: timers.services } : null,
     timerIndex,
     operator,
+    channels,
     dataLength,
   }
   const headerBytes = internalPackr.pack(header)
@@ -117,13 +122,21 @@ export function decodeSubtaskState(bytes: Uint8Array, source: string, keyGroups?
     throw corrupt(source, 'its operator state cannot be decoded', error)
   }
   if (!operator || !Array.isArray(operator.states)) throw corrupt(source, 'its operator state is not a list of states')
+  let channels: ChannelState | undefined
+  if (header.channels) {
+    try {
+      channels = internalPackr.unpack(data.subarray(header.channels[0], header.channels[0] + header.channels[1])) as ChannelState
+    } catch (error) {
+      throw corrupt(source, 'its channel state cannot be decoded', error)
+    }
+  }
   const keyed: KeyedStateSnapshot | undefined = header.keyed
     ? { maxParallelism: header.keyed.maxParallelism, keyGroupRange: header.keyed.keyGroupRange, states: header.keyed.states, keyGroups: groupsOf(header.keyedIndex) }
     : undefined
   const timers: TimersSnapshot | undefined = header.timers
     ? { maxParallelism: header.timers.maxParallelism, services: header.timers.services, keyGroups: groupsOf(header.timerIndex) }
     : undefined
-  return { keyed, operator, timers }
+  return channels ? { keyed, operator, timers, channels } : { keyed, operator, timers }
 }
 
 /** What a state file holds, without decoding any state: for tools and tests. */
@@ -181,6 +194,9 @@ function checkHeader(header: Header, available: number, source: string): void {
   if (header.dataLength !== available) throw corrupt(source, `its header records ${header.dataLength} bytes of data, the file holds ${available}`)
   const inBounds = (offset: number, length: number): boolean => Number.isInteger(offset) && Number.isInteger(length) && offset >= 0 && length >= 0 && offset + length <= available
   if (!inBounds(header.operator[0], header.operator[1])) throw corrupt(source, 'its operator state lies outside the file')
+  if (header.channels !== null && header.channels !== undefined && (!Array.isArray(header.channels) || !inBounds(header.channels[0], header.channels[1]))) {
+    throw corrupt(source, 'its channel state lies outside the file')
+  }
   for (const [name, index] of [['keyed state', header.keyedIndex], ['timers', header.timerIndex]] as const) {
     if (index.length % 3 !== 0) throw corrupt(source, `its ${name} index is malformed`)
     for (let i = 0; i < index.length; i += 3) {

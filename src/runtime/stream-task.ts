@@ -15,7 +15,8 @@ import type { LocalChannel } from './io/local-channel.ts'
 import { RecordWriter, type BackpressureFlag } from './io/record-writer.ts'
 import { CheckpointBarrier, EndOfPartition, RecordBatch, WatermarkEvent, WatermarkStatusEvent, type ChannelItem } from './io/stream-element.ts'
 import type { CheckpointStorage } from '../checkpoint/checkpoint-storage.ts'
-import type { OperatorSubtaskState } from '../checkpoint/operator-subtask-state.ts'
+import type { ChannelState, OperatorSubtaskState } from '../checkpoint/operator-subtask-state.ts'
+import { internalPackr } from '../api/serialization/types.ts'
 import { BarrierHandler, type BarrierDecision } from './checkpointing/barrier-handler.ts'
 import type { TaskCheckpointGateway } from './checkpointing/task-checkpoint-gateway.ts'
 import { restoreOperator, snapshotOperator } from './operator-state-handles.ts'
@@ -88,7 +89,7 @@ export class StreamTask {
   /** Whether this task told its consumers it is idle. */
   private idle = false
   private lastYield = 0
-  private pending: { batch: RecordBatch; next: number; input: 1 | 2 } | undefined
+  private pending: { batch: RecordBatch; next: number; input: 1 | 2; channel: number } | undefined
   private readonly barriers: BarrierHandler
   /** Identifies the subtask to the coordinator. */
   readonly key: string
@@ -136,6 +137,7 @@ export class StreamTask {
       for (const m of this.members) m.operator.initializeState()
       // Open from the tail so that every operator's consumers are ready before it emits.
       for (let i = this.members.length - 1; i >= 0; i--) await this.members[i].operator.open()
+      this.restoreChannelState()
       if (this.head instanceof SourceOperator) await this.runSource(this.head)
       else await this.runInputs()
       for (const m of this.members) await m.operator.finish()
@@ -227,6 +229,10 @@ export class StreamTask {
   }
 
   private checkpointInProgress: Promise<void> | undefined
+  /** An unaligned checkpoint's input recording: channels whose barrier has not arrived yet. */
+  private recording: InputRecording | undefined
+  /** In-flight input records of a restored unaligned checkpoint, processed before anything new. */
+  private restoredInputs: { channel: number; batch: RecordBatch }[] = []
   private finalCheckpointDone = false
 
   /** Coordinator entry point for source tasks: snapshot now and send the barrier downstream. */
@@ -254,7 +260,7 @@ export class StreamTask {
    * are snapshotted, the barrier goes downstream, and the state is written and acknowledged while
    * processing goes on.
    */
-  private async performCheckpoint(barrier: CheckpointBarrier, alignmentMs: number): Promise<void> {
+  private async performCheckpoint(barrier: CheckpointBarrier, alignmentMs: number, pendingChannels?: number[]): Promise<void> {
     const checkpointing = this.deployment.checkpointing
     if (!checkpointing) return
     const started = performance.now()
@@ -263,15 +269,35 @@ export class StreamTask {
       await m.operator.snapshotState(barrier.checkpointId)
       states.push({ uid: m.node.uid, state: snapshotOperator({ keyed: m.keyedBackend, operator: m.operatorBackend, timers: m.timers }) })
     }
-    for (const w of this.writers) w.emitEvent(barrier)
+    let inFlight: Promise<ChannelState> | undefined
+    if (barrier.options.unaligned) {
+      const outputs = this.writers.map((w) => w.overtakeWith(barrier))
+      if (this.recording) {
+        checkpointing.gateway.decline(this.key, this.recording.checkpointId, new Error('a newer unaligned checkpoint started before its barriers all arrived'))
+        this.recording.abandon()
+      }
+      const recording = new InputRecording(barrier.checkpointId, pendingChannels ?? [])
+      // Read before the barrier but not processed yet: in the snapshot's future, so in-flight data.
+      if (this.pending) recording.addConsumed(this.pending.channel, sliceBatch(this.pending.batch, this.pending.next))
+      for (const r of this.restoredInputs) recording.addConsumed(r.channel, r.batch)
+      this.recording = recording.isDone ? undefined : recording
+      inFlight = recording.done.then((inputs) => {
+        if (this.recording === recording) this.recording = undefined
+        return encodeChannelState(inputs, outputs)
+      })
+    } else {
+      for (const w of this.writers) w.emitEvent(barrier)
+    }
     const syncMs = performance.now() - started
     const asyncStart = performance.now()
-    void Promise.all(
+    const head = states[0].state
+    const ready = inFlight ? inFlight.then((channels) => void (head.channels = channels)) : Promise.resolve()
+    void ready.then(() => Promise.all(
       states.map(async ({ uid, state }) => ({
         uid,
         handle: isEmpty(state) ? undefined : await checkpointing.storage.writeSubtaskState(barrier.checkpointId, barrier.options.kind, uid, this.deployment.subtaskIndex, state),
       })),
-    ).then(
+    )).then(
       (written) => {
         if (this.cancelled) return
         checkpointing.gateway.acknowledge({
@@ -303,6 +329,23 @@ export class StreamTask {
     }
     // Mails posted with the completion (notifications) run before the task ends.
     if (!this.mailbox.isEmpty) await this.runMails()
+  }
+
+  /** Re-sends in-flight output and queues in-flight input of a restored unaligned checkpoint. */
+  private restoreChannelState(): void {
+    const { vertex, subtaskIndex } = this.deployment
+    const old = this.deployment.restored?.get(vertex.nodes[0].uid)
+    if (!old || !old.some((s) => s.channels)) return
+    if (old.length !== vertex.parallelism) {
+      throw new WeirError(
+        'UNALIGNED_RESCALE',
+        `'${vertex.name}' was checkpointed unaligned at parallelism ${old.length} with records in flight; it cannot be restored at parallelism ${vertex.parallelism}. Take a savepoint (always aligned) to rescale`,
+      )
+    }
+    const channels = old[subtaskIndex]?.channels
+    if (!channels) return
+    for (const { writer, channel, batches } of channels.outputs) this.writers[writer].restoreInFlight(channel, batches.map(decodeBatch))
+    for (const { channel, batches } of channels.inputs) for (const bytes of batches) this.restoredInputs.push({ channel, batch: decodeBatch(bytes) })
   }
 
   private checkCancelled(): void {
@@ -382,11 +425,18 @@ export class StreamTask {
       }
       if (!this.mailbox.isEmpty) await this.runMails()
       if (this.flag.blocked && !this.drainWriters()) {
-        await this.signal.wait()
+        const priority = this.gate.pollPriorityBarrier()
+        if (priority) this.onDecision(this.barriers.onBarrier(priority.channel, priority.barrier))
+        else await this.signal.wait()
         continue
       }
       if (this.pending) {
-        this.processBatch(this.pending.batch, this.pending.next, this.pending.input)
+        this.processBatch(this.pending.batch, this.pending.next, this.pending.input, this.pending.channel)
+        continue
+      }
+      const restoredInput = this.restoredInputs.shift()
+      if (restoredInput) {
+        this.processBatch(restoredInput.batch, 0, this.deployment.inputs[restoredInput.channel].inputIndex, restoredInput.channel)
         continue
       }
       const item = this.gate.poll()
@@ -404,7 +454,10 @@ export class StreamTask {
 
   private handle(item: ChannelItem, channel: number): void {
     const input = this.deployment.inputs[channel].inputIndex
-    if (item instanceof RecordBatch) this.processBatch(item, 0, input)
+    if (item instanceof RecordBatch) {
+      this.recording?.record(channel, item)
+      this.processBatch(item, 0, input, channel)
+    }
     else if (item instanceof WatermarkEvent) {
       const wm = this.gate.onWatermark(channel, item.watermark)
       if (wm !== undefined) this.advanceWatermark(wm, input)
@@ -415,6 +468,7 @@ export class StreamTask {
       if (wm !== undefined) this.advanceWatermark(wm, input)
       this.updateIdleness(input)
     } else if (item instanceof EndOfPartition) {
+      this.recording?.finish(channel)
       const wm = this.gate.onEnd(channel)
       if (wm !== undefined) this.advanceWatermark(wm, input)
       if (this.isTwoInput() && this.gate.isEnded(input)) {
@@ -434,6 +488,10 @@ export class StreamTask {
       const barrier = decision.barrier
       const alignmentMs = performance.now() - this.barriers.alignmentStart
       this.checkpointInProgress = this.performCheckpoint(barrier, alignmentMs)
+    } else if (decision.action === 'snapshot-unaligned') {
+      this.checkpointInProgress = this.performCheckpoint(decision.barrier, 0, decision.pendingChannels)
+    } else if (decision.action === 'channel-barrier') {
+      if (this.recording?.checkpointId === decision.checkpointId) this.recording.finish(decision.channel)
     }
   }
 
@@ -470,7 +528,7 @@ export class StreamTask {
     }
   }
 
-  private processBatch(batch: RecordBatch, start: number, input: 1 | 2): void {
+  private processBatch(batch: RecordBatch, start: number, input: 1 | 2, channel: number): void {
     const { values, timestamps } = batch
     const n = values.length
     const flag = this.flag
@@ -498,7 +556,7 @@ export class StreamTask {
       throw wrapUserError(error, this.members[0].node.name, this.deployment.subtaskIndex, values[i])
     }
     metrics.recordsIn += i - start
-    this.pending = i < n ? { batch, next: i, input } : undefined
+    this.pending = i < n ? { batch, next: i, input, channel } : undefined
   }
 }
 
@@ -506,6 +564,73 @@ function isEmpty(state: OperatorSubtaskState): boolean {
   return (
     (state.keyed === undefined || state.keyed.keyGroups.size === 0) &&
     state.operator.states.length === 0 &&
-    (state.timers === undefined || state.timers.keyGroups.size === 0)
+    (state.timers === undefined || state.timers.keyGroups.size === 0) &&
+    state.channels === undefined
   )
+}
+
+/** Collects the records an unaligned checkpoint's channels deliver before their barriers. */
+class InputRecording {
+  private readonly pending: Set<number>
+  private readonly batches = new Map<number, RecordBatch[]>()
+  private resolve!: (inputs: Map<number, RecordBatch[]>) => void
+  readonly done = new Promise<Map<number, RecordBatch[]>>((r) => (this.resolve = r))
+
+  constructor(
+    readonly checkpointId: number,
+    channels: readonly number[],
+  ) {
+    this.pending = new Set(channels)
+    if (this.pending.size === 0) this.resolve(this.batches)
+  }
+
+  get isDone(): boolean {
+    return this.pending.size === 0
+  }
+
+  /** Adds records read before the barrier but not processed at the snapshot, whatever the channel. */
+  addConsumed(channel: number, batch: RecordBatch): void {
+    let list = this.batches.get(channel)
+    if (!list) this.batches.set(channel, (list = []))
+    list.push(batch)
+  }
+
+  record(channel: number, batch: RecordBatch): void {
+    if (!this.pending.has(channel)) return
+    let list = this.batches.get(channel)
+    if (!list) this.batches.set(channel, (list = []))
+    list.push(batch)
+  }
+
+  finish(channel: number): void {
+    if (this.pending.delete(channel) && this.pending.size === 0) this.resolve(this.batches)
+  }
+
+  /** Never completes: a newer checkpoint replaced it. */
+  abandon(): void {
+    this.pending.clear()
+  }
+}
+
+function sliceBatch(batch: RecordBatch, from: number): RecordBatch {
+  return new RecordBatch(batch.values.slice(from), batch.timestamps.slice(from))
+}
+
+function encodeBatch(batch: RecordBatch): Uint8Array {
+  return internalPackr.pack([batch.values, batch.timestamps])
+}
+
+function encodeChannelState(inputs: Map<number, RecordBatch[]>, outputs: RecordBatch[][][]): ChannelState {
+  return {
+    inputs: [...inputs].map(([channel, batches]) => ({ channel, batches: batches.map(encodeBatch) })),
+    outputs: outputs.flatMap((perChannel, writer) =>
+      perChannel.flatMap((batches, channel) => (batches.length === 0 ? [] : [{ writer, channel, batches: batches.map(encodeBatch) }])),
+    ),
+  }
+}
+
+/** Decodes a batch of in-flight records stored by an unaligned checkpoint. */
+export function decodeBatch(bytes: Uint8Array): RecordBatch {
+  const [values, timestamps] = internalPackr.unpack(bytes) as [unknown[], number[]]
+  return new RecordBatch(values, timestamps)
 }

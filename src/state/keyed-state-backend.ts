@@ -34,6 +34,24 @@ export const VOID_NAMESPACE = 0 as const
 export type VoidNamespace = typeof VOID_NAMESPACE
 
 /**
+ * A snapshot in progress: its content is fixed when it begins; it is serialized in steps while the
+ * backend keeps changing. Checkpoints use it so that only the cheap begin pauses record processing:
+ * the task calls `step` between record batches on the same thread.
+ */
+export interface PendingKeyedSnapshot {
+  /**
+   * Serializes up to about `maxEntries` more entries; returns true when done. A value below 1
+   * counts as 1, so every call makes progress. Throws if the snapshot failed (the error that
+   * failed it, e.g. a serializer's) or was discarded.
+   */
+  step(maxEntries: number): boolean
+  /** The finished snapshot (only after step returned true); throws before. */
+  result(): KeyedStateSnapshot
+  /** Abandons the snapshot (checkpoint aborted) and releases what it held. Idempotent. */
+  discard(): void
+}
+
+/**
  * Keyed state of one operator subtask, covering a key-group range. The operator sets the current key
  * before it calls user code; every state handle then reads and writes that key's entries.
  * Implementations: the heap backend, the RocksDB backend.
@@ -69,8 +87,19 @@ export interface KeyedStateBackend {
   /** Number of (key, namespace) entries over all states; for tests and metrics. */
   numEntries(): number
 
-  /** The full content, per key group. */
+  /**
+   * The full content now, per key group, written before it returns: the same bytes as
+   * `beginSnapshot` followed by steps until done. It does not count as a pending snapshot.
+   */
   snapshot(): KeyedStateSnapshot
+  /**
+   * Freezes the current content (cheap, synchronous) for serialization in steps. At most one pending
+   * snapshot at a time: beginning another while one is pending throws. Writes through the state
+   * handles (and restores) after this call do not reach the snapshot. An object stored in state and
+   * then changed in place without going through a state handle is not protected, as in Flink: the
+   * backend cannot see such a change.
+   */
+  beginSnapshot(): PendingKeyedSnapshot
   /**
    * Loads the key groups of this backend's range from snapshots taken at any parallelism (with the
    * same max parallelism). States are registered from the metadata and bound to descriptors on first use.

@@ -31,7 +31,7 @@ export interface IntervalJoinConfig<T1, T2> {
  * watermark shows no element it could still join with can come. Elements behind the watermark are
  * late: they go to the side's late-data tag, or are dropped and counted.
  */
-export class IntervalJoinOperator<K, T1, T2, OUT>
+export class IntervalJoinOperator<T1, T2, OUT>
   extends AbstractTwoInputUdfOperator<OUT, ProcessJoinFunctionLike<T1, T2, OUT>>
   implements TwoInputStreamOperator<T1, T2, OUT>, Triggerable<string>
 {

@@ -9,6 +9,10 @@ export type BarrierDecision =
   /** A newer barrier overtook an alignment in progress: the older checkpoint cannot complete here. */
   | { action: 'abort-and-none'; abortedId: number }
   | { action: 'abort-and-snapshot'; abortedId: number; barrier: CheckpointBarrier }
+  /** Unaligned: the first barrier arrived; snapshot now and record the listed channels until their barrier. */
+  | { action: 'snapshot-unaligned'; barrier: CheckpointBarrier; pendingChannels: number[] }
+  /** Unaligned: this channel's barrier arrived; its in-flight recording ends. */
+  | { action: 'channel-barrier'; checkpointId: number; channel: number }
 
 /**
  * Tracks barriers across a task's input channels. Exactly-once: a channel that delivered barrier n is
@@ -34,6 +38,7 @@ export class BarrierHandler {
   }
 
   onBarrier(channel: number, barrier: CheckpointBarrier): BarrierDecision {
+    if (barrier.options.unaligned) return this.onUnalignedBarrier(channel, barrier)
     const id = barrier.checkpointId
     if (id < this.currentId || (id === this.currentId && this.barrier === undefined)) {
       // A barrier of a checkpoint this task already finished or abandoned.
@@ -55,6 +60,24 @@ export class BarrierHandler {
     const decision = this.checkComplete()
     if (abortedId === undefined) return decision
     return decision.action === 'snapshot' ? { action: 'abort-and-snapshot', abortedId, barrier: decision.barrier } : { action: 'abort-and-none', abortedId }
+  }
+
+  private unalignedId = -1
+  private unalignedArrived: boolean[] = []
+
+  private onUnalignedBarrier(channel: number, barrier: CheckpointBarrier): BarrierDecision {
+    const id = barrier.checkpointId
+    if (id < this.unalignedId) return { action: 'none' }
+    if (id > this.unalignedId) {
+      this.unalignedId = id
+      this.unalignedArrived = this.gate.channels.map((_, c) => c === channel || this.gate.hasEnded(c))
+      this.alignmentStart = performance.now()
+      const pendingChannels = this.unalignedArrived.flatMap((arrived, c) => (arrived ? [] : [c]))
+      return { action: 'snapshot-unaligned', barrier, pendingChannels }
+    }
+    if (this.unalignedArrived[channel]) return { action: 'none' }
+    this.unalignedArrived[channel] = true
+    return { action: 'channel-barrier', checkpointId: id, channel }
   }
 
   /** A channel ended: it will send no barrier, so it no longer holds the alignment back. */

@@ -2,6 +2,8 @@
 export interface CheckpointSettings {
   intervalMs: number
   mode: 'exactly-once' | 'at-least-once'
+  /** Barriers overtake in-flight records, which are stored with the checkpoint (exactly-once only). */
+  unaligned: boolean
   /** A checkpoint not complete after this long is aborted. */
   timeoutMs: number
   /** At least this long between the end of one checkpoint and the start of the next. */
@@ -20,6 +22,7 @@ export function checkpointSettings(intervalMs: number, overrides: Partial<Checkp
   return {
     intervalMs,
     mode: 'exactly-once',
+    unaligned: false,
     timeoutMs: 10 * 60_000,
     minPauseMs: 0,
     maxConcurrent: 1,

@@ -151,7 +151,12 @@ export class CheckpointCoordinator implements TaskCheckpointGateway {
     }
     this.pending.set(id, pending)
     this.history.push(stats)
-    const barrier = new CheckpointBarrier(id, timestamp, { kind, mode: this.settings.mode })
+    const barrier = new CheckpointBarrier(id, timestamp, {
+      kind,
+      mode: this.settings.mode,
+      // Savepoints are always aligned: they hold no in-flight records, so they can be rescaled.
+      unaligned: this.settings.unaligned && this.settings.mode === 'exactly-once' && kind === 'checkpoint',
+    })
     for (const target of attempt.targets) if (target.isSource) target.triggerCheckpoint(barrier)
     return promise
   }

@@ -1,5 +1,5 @@
 import type { LocalChannel } from './local-channel.ts'
-import type { ChannelItem } from './stream-element.ts'
+import { CheckpointBarrier, type ChannelItem } from './stream-element.ts'
 import { MIN_WATERMARK } from '../../time/time.ts'
 
 /** One input channel of a task and the operator input it feeds. */
@@ -56,6 +56,21 @@ export class InputGate {
         this.next = (c + 1) % n
         this.lastChannel = c
         return item
+      }
+    }
+    return undefined
+  }
+
+  /**
+   * Takes an unaligned checkpoint barrier waiting at the head of a channel, if there is one: it is
+   * handled even while the task cannot emit (that is what lets it overtake backpressure).
+   */
+  pollPriorityBarrier(): { barrier: CheckpointBarrier; channel: number } | undefined {
+    for (let c = 0; c < this.channels.length; c++) {
+      const head = this.channels[c].channel.peek()
+      if (head instanceof CheckpointBarrier && head.options.unaligned) {
+        this.channels[c].channel.poll()
+        return { barrier: head, channel: c }
       }
     }
     return undefined

@@ -40,6 +40,31 @@ export class LocalChannel {
     this.consumer?.notify()
   }
 
+  /**
+   * Puts an event in front of everything queued: an unaligned checkpoint barrier overtakes the
+   * records ahead of it (they become the checkpoint's in-flight data).
+   */
+  pushFront(item: ChannelItem): void {
+    if (this.head > 0) this.items[--this.head] = item
+    else this.items.unshift(item)
+    this.consumer?.notify()
+  }
+
+  /** The record batches queued now, oldest first (for an unaligned checkpoint's in-flight data). */
+  queuedRecordBatches(): RecordBatch[] {
+    const out: RecordBatch[] = []
+    for (let i = this.head; i < this.items.length; i++) {
+      const item = this.items[i]
+      if (item instanceof RecordBatch) out.push(item)
+    }
+    return out
+  }
+
+  /** The next item, without taking it. */
+  peek(): ChannelItem | undefined {
+    return this.head < this.items.length ? this.items[this.head] : undefined
+  }
+
   poll(): ChannelItem | undefined {
     if (this.head >= this.items.length) return undefined
     const item = this.items[this.head]

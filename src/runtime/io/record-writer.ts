@@ -82,6 +82,28 @@ export class RecordWriter {
     this.emitEvent(idle ? WatermarkStatusEvent.IDLE : WatermarkStatusEvent.ACTIVE)
   }
 
+  /**
+   * Captures every record this writer emitted that its consumers have not taken yet (channel queues,
+   * outboxes, partial batches), per channel, and puts `barrier` in front of each channel so it
+   * overtakes them: the unaligned checkpoint's output in-flight data.
+   */
+  overtakeWith(barrier: ChannelItem): RecordBatch[][] {
+    const captured: RecordBatch[][] = []
+    for (let c = 0; c < this.channels.length; c++) {
+      const batches = this.channels[c].queuedRecordBatches()
+      for (const item of this.outbox[c]) if (item instanceof RecordBatch) batches.push(item)
+      if (this.values[c].length > 0) batches.push(new RecordBatch([...this.values[c]], [...this.timestamps[c]]))
+      captured.push(batches)
+      this.channels[c].pushFront(barrier)
+    }
+    return captured
+  }
+
+  /** Re-sends restored in-flight records to a channel, ahead of anything new. */
+  restoreInFlight(channel: number, batches: readonly RecordBatch[]): void {
+    for (const batch of batches) this.send(channel, batch)
+  }
+
   /** Sends partial batches (the task is about to wait, or a checkpoint needs them out). */
   flush(): void {
     for (let c = 0; c < this.channels.length; c++) this.ship(c)

@@ -32,6 +32,8 @@ export interface CheckpointOptions {
   kind: 'checkpoint' | 'savepoint'
   /** Exactly-once aligns barriers; at-least-once does not block inputs. */
   mode: 'exactly-once' | 'at-least-once'
+  /** Barriers overtake in-flight records, which are stored with the checkpoint (exactly-once only). */
+  unaligned: boolean
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   type InternalReducingState,
   type InternalValueState,
   type KeyedStateBackend,
+  type PendingKeyedSnapshot,
 } from '../keyed-state-backend.ts'
 import { deserializeKey, keyIdentity, type KeyIdentity } from '../key-serialization.ts'
 import type { KeyedStateMetaInfo, KeyedStateSnapshot } from '../snapshot.ts'
@@ -30,7 +31,8 @@ import { HeapValueState } from './heap-value-state.ts'
 import { KeyContext } from './key-context.ts'
 import { voidNamespaceSerializer } from './namespace.ts'
 import { RestoredState } from './restored-state.ts'
-import { decodeKeyGroup, encodeKeyGroup, SnapshotScope, type SnapshotSource } from './snapshot-codec.ts'
+import { HeapSnapshotRun } from './heap-snapshot.ts'
+import { decodeKeyGroup } from './snapshot-codec.ts'
 import { hasNamespace } from './state-table.ts'
 
 /** Options of `HeapKeyedStateBackend`. */
@@ -60,6 +62,10 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   private readonly states = new Map<string, AnyHeapState>()
   /** States loaded by `restore` and not yet bound to a descriptor. */
   private readonly restored = new Map<string, RestoredState>()
+  /** The snapshot begun and not yet finished or discarded. */
+  private pending: HeapSnapshotRun | null = null
+  /** Version of the latest snapshot begun; entries older than a running snapshot are copied on write. */
+  private snapshotVersion = 0
 
   constructor(options: HeapKeyedStateBackendOptions) {
     const { maxParallelism, keyGroupRange } = options
@@ -242,24 +248,37 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   // ---- snapshot and restore ----
 
   /**
-   * Serializes every key group now, so later writes cannot reach the snapshot. An asynchronous
-   * copy-on-write snapshot would instead freeze the tables here and run the same encoding later.
+   * Written to the end before returning, so it needs no copy-on-write and may be taken while an
+   * asynchronous snapshot is pending (it does not disturb it).
    */
   snapshot(): KeyedStateSnapshot {
-    const sources: SnapshotSource[] = [...this.states.values(), ...this.restored.values()]
-    const scope = new SnapshotScope(this.clock.now())
-    const keyGroups = new Map<number, Uint8Array>()
-    const { start, end } = this.keyGroupRange
-    for (let keyGroup = start; keyGroup <= end; keyGroup++) {
-      const bytes = encodeKeyGroup(sources, keyGroup - start, scope)
-      if (bytes !== undefined) keyGroups.set(keyGroup, bytes)
+    const run = this.newRun(undefined, undefined)
+    run.step(Number.POSITIVE_INFINITY)
+    return run.result()
+  }
+
+  beginSnapshot(): PendingKeyedSnapshot {
+    if (this.pending !== null) {
+      throw new StateError(`A snapshot of the keyed state${this.where()} is already in progress; finish or discard it before beginning another`)
     }
-    return {
+    const run: HeapSnapshotRun = this.newRun(++this.snapshotVersion, () => {
+      if (this.pending === run) this.pending = null
+    })
+    this.pending = run
+    return run
+  }
+
+  private newRun(version: number | undefined, onEnd: (() => void) | undefined): HeapSnapshotRun {
+    const { start, end } = this.keyGroupRange
+    return new HeapSnapshotRun({
       maxParallelism: this.maxParallelism,
       keyGroupRange: { start, end },
-      states: sources.map((source) => source.metaInfo()),
-      keyGroups,
-    }
+      now: this.clock.now(),
+      states: [...this.states.values()],
+      restored: [...this.restored.values()],
+      version,
+      onEnd,
+    })
   }
 
   restore(snapshots: readonly KeyedStateSnapshot[]): void {
@@ -302,6 +321,8 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   }
 
   dispose(): void {
+    // Discarded first: it gives back the entries it kept and must not see the tables cleared.
+    this.pending?.discard()
     for (const state of this.states.values()) state.table.clear()
     this.states.clear()
     this.restored.clear()

@@ -6,7 +6,7 @@ import type { KeyedStateMetaInfo } from '../snapshot.ts'
 import type { TtlTimeProvider } from '../ttl.ts'
 import type { KeyContext } from './key-context.ts'
 import { namespaceIdentity } from './namespace.ts'
-import { collectTableGroup, type PayloadCodec, type RawEntry, type SnapshotScope, type SnapshotSource } from './snapshot-codec.ts'
+import type { PayloadCodec, RawEntry } from './snapshot-codec.ts'
 import { StateTable } from './state-table.ts'
 import { TtlPolicy } from './ttl-policy.ts'
 
@@ -21,7 +21,7 @@ export interface HeapStateEnv {
  * Common part of the heap state kinds: the table, the current namespace (its identity computed
  * once per `setCurrentNamespace`), TTL settings and the snapshot/restore plumbing.
  */
-export abstract class HeapState<N, V> implements Namespaced<N>, SnapshotSource {
+export abstract class HeapState<N, V> implements Namespaced<N> {
   abstract readonly kind: StateKind
   abstract readonly codec: PayloadCodec<V>
   readonly name: string
@@ -66,8 +66,13 @@ export abstract class HeapState<N, V> implements Namespaced<N>, SnapshotSource {
     return meta
   }
 
-  collectGroup(groupIndex: number, scope: SnapshotScope): RawEntry[] {
-    return collectTableGroup(this.table, groupIndex, this.codec, this.namespaceSerializer, scope)
+  /**
+   * Whether a reader could change a stored value in place. While a snapshot runs, reading such a
+   * value hands its entry to the snapshot first, as a write would. Lists and maps give out their
+   * elements, which may be objects; single values override this.
+   */
+  exposes(_value: V): boolean {
+    return true
   }
 
   /** Fills the table from snapshot entries of one key group, deserializing with this state's serializers. */

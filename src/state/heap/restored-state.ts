@@ -1,5 +1,5 @@
 import type { KeyedStateMetaInfo } from '../snapshot.ts'
-import type { RawEntry, SnapshotScope, SnapshotSource } from './snapshot-codec.ts'
+import type { RawEntry } from './snapshot-codec.ts'
 import { isExpired } from './ttl-policy.ts'
 
 /**
@@ -7,9 +7,12 @@ import { isExpired } from './ttl-policy.ts'
  * bytes because only the descriptor brings the serializers to read them; a snapshot taken
  * meanwhile writes them back as they are.
  */
-export class RestoredState implements SnapshotSource {
-  /** Entries by key-group index (from the start of the backend's range). */
-  readonly groups = new Map<number, RawEntry[]>()
+export class RestoredState {
+  /**
+   * Entries by key-group index (from the start of the backend's range). The arrays are never
+   * changed once stored, so a snapshot can hold on to them while restores go on.
+   */
+  readonly groups = new Map<number, readonly RawEntry[]>()
   private count = 0
 
   constructor(readonly meta: KeyedStateMetaInfo) {}
@@ -19,13 +22,14 @@ export class RestoredState implements SnapshotSource {
   }
 
   add(groupIndex: number, entries: readonly RawEntry[]): void {
-    let list = this.groups.get(groupIndex)
-    if (list === undefined) {
-      list = []
-      this.groups.set(groupIndex, list)
-    }
-    for (const entry of entries) list.push(entry)
+    const list = this.groups.get(groupIndex)
+    this.groups.set(groupIndex, list === undefined ? entries.slice() : list.concat(entries))
     this.count += entries.length
+  }
+
+  /** The entries as they are now: later `add`s replace arrays instead of changing them. */
+  freeze(): ReadonlyMap<number, readonly RawEntry[]> {
+    return new Map(this.groups)
   }
 
   size(): number {
@@ -36,17 +40,13 @@ export class RestoredState implements SnapshotSource {
     return this.meta
   }
 
-  collectGroup(groupIndex: number, scope: SnapshotScope): RawEntry[] {
-    const entries = this.groups.get(groupIndex)
-    if (entries === undefined) return []
+  /** An entry as a snapshot taken at `now` writes it; undefined when all of it expired. */
+  snapshotEntry(entry: RawEntry, now: number): RawEntry | undefined {
     const ttl = this.meta.ttl
-    if (ttl === undefined || ttl.cleanupInSnapshot === false) return entries
-    const out: RawEntry[] = []
-    for (const [keyBytes, namespaceBytes, payload] of entries) {
-      const kept = dropExpired(this.meta.kind === 'list' ? 'list' : this.meta.kind === 'map' ? 'map' : 'value', payload, scope.now)
-      if (kept !== undefined) out.push([keyBytes, namespaceBytes, kept])
-    }
-    return out
+    if (ttl === undefined || ttl.cleanupInSnapshot === false) return entry
+    const [keyBytes, namespaceBytes, payload] = entry
+    const kept = dropExpired(this.meta.kind === 'list' ? 'list' : this.meta.kind === 'map' ? 'map' : 'value', payload, now)
+    return kept === undefined ? undefined : [keyBytes, namespaceBytes, kept]
   }
 }
 

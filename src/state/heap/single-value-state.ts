@@ -28,6 +28,12 @@ export abstract class SingleValueHeapState<N, T> extends HeapState<N, T | TtlVal
     return this.buildMetaInfo(this.serializer)
   }
 
+  /** Primitives cannot be changed in place; `TtlValue`s are replaced, never changed. */
+  override exposes(value: T | TtlValue<T>): boolean {
+    const inner = this.ttl === null ? value : (value as TtlValue<T>).value
+    return (typeof inner === 'object' && inner !== null) || typeof inner === 'function'
+  }
+
   /**
    * The value in a namespace of the current key under the TTL rules: an expired value is removed
    * and, if the visibility allows, returned one last time. `access` says whether this read counts

@@ -3,7 +3,7 @@ import { internalPackr } from '../../api/serialization/types.ts'
 import { StateError } from '../../errors.ts'
 import { serializeKey, type KeyIdentity } from '../key-serialization.ts'
 import type { KeyedStateMetaInfo } from '../snapshot.ts'
-import type { StateTable } from './state-table.ts'
+import type { KeyEntry } from './state-table.ts'
 
 /**
  * The encoding of `KeyedStateSnapshot` key groups (documented in snapshot.ts): a msgpack array of
@@ -24,19 +24,29 @@ export interface PayloadCodec<V> {
   decode(payload: unknown, now: number): V | undefined
 }
 
-/** Per-snapshot scratch: the time expiry is judged at, and the bytes of keys and namespaces seen so far. */
+/**
+ * Per-snapshot scratch: the time expiry is judged at, and the bytes of keys and namespaces seen so
+ * far. The same bytes object is reused wherever a key (or namespace) repeats, and the packer writes
+ * a repeated object as a reference, so a snapshot written in steps must share exactly as one written
+ * at once: key bytes are cached per key group until the group is written.
+ */
 export class SnapshotScope {
-  private readonly keys = new Map<KeyIdentity, Uint8Array>()
+  private readonly keys = new Map<number, Map<KeyIdentity, Uint8Array>>()
   private readonly namespaces = new Map<TypeSerializer<unknown>, Map<KeyIdentity, Uint8Array>>()
 
   constructor(readonly now: number) {}
 
-  /** A key's canonical bytes; a key held by several states is serialized once. */
-  keyBytes(keyId: KeyIdentity, key: unknown): Uint8Array {
-    let bytes = this.keys.get(keyId)
+  /** A key's canonical bytes; a key held by several states is serialized once per key group. */
+  keyBytes(groupIndex: number, keyId: KeyIdentity, key: unknown): Uint8Array {
+    let cache = this.keys.get(groupIndex)
+    if (cache === undefined) {
+      cache = new Map()
+      this.keys.set(groupIndex, cache)
+    }
+    let bytes = cache.get(keyId)
     if (bytes === undefined) {
       bytes = serializeKey(key)
-      this.keys.set(keyId, bytes)
+      cache.set(keyId, bytes)
     }
     return bytes
   }
@@ -57,49 +67,43 @@ export class SnapshotScope {
   }
 
   /** Keys belong to one key group, so their cache can go once the group is written. */
-  endKeyGroup(): void {
-    this.keys.clear()
+  endKeyGroup(groupIndex: number): void {
+    this.keys.delete(groupIndex)
   }
 }
 
-/** A state as a snapshot sees it: its metadata and its entries per key group. */
-export interface SnapshotSource {
-  metaInfo(): KeyedStateMetaInfo
-  collectGroup(groupIndex: number, scope: SnapshotScope): RawEntry[]
-}
-
-/** The snapshot entries of one key group of a live state table. */
-export function collectTableGroup<V>(
-  table: StateTable<V>,
+/**
+ * Appends the snapshot entries of one key of a state table to `out` and returns how many
+ * (key, namespace) slots it looked at, at least 1, as a measure of the work done.
+ */
+export function encodeKeyEntry<V>(
   groupIndex: number,
+  keyId: KeyIdentity,
+  entry: KeyEntry<V>,
   codec: PayloadCodec<V>,
   namespaceSerializer: TypeSerializer<unknown>,
   scope: SnapshotScope,
-): RawEntry[] {
-  const out: RawEntry[] = []
-  for (const [keyId, entry] of table.group(groupIndex)) {
-    if (entry.voidValue !== undefined) {
-      const payload = codec.encode(entry.voidValue, scope.now)
-      if (payload !== undefined) out.push([scope.keyBytes(keyId, entry.key), scope.namespaceBytes(namespaceSerializer, 0, 0), payload])
-    }
-    if (entry.namespaces === undefined) continue
+  out: RawEntry[],
+): number {
+  let slots = 0
+  if (entry.voidValue !== undefined) {
+    slots++
+    const payload = codec.encode(entry.voidValue, scope.now)
+    if (payload !== undefined) out.push([scope.keyBytes(groupIndex, keyId, entry.key), scope.namespaceBytes(namespaceSerializer, 0, 0), payload])
+  }
+  if (entry.namespaces !== undefined) {
     for (const [nsId, slot] of entry.namespaces) {
+      slots++
       const payload = codec.encode(slot.value, scope.now)
-      if (payload !== undefined) out.push([scope.keyBytes(keyId, entry.key), scope.namespaceBytes(namespaceSerializer, nsId, slot.namespace), payload])
+      if (payload !== undefined) out.push([scope.keyBytes(groupIndex, keyId, entry.key), scope.namespaceBytes(namespaceSerializer, nsId, slot.namespace), payload])
     }
   }
-  return out
+  return slots === 0 ? 1 : slots
 }
 
-/** Encodes one key group of all states; undefined when no state has an entry in it. */
-export function encodeKeyGroup(sources: readonly SnapshotSource[], groupIndex: number, scope: SnapshotScope): Uint8Array | undefined {
-  const items: KeyGroupItem[] = []
-  for (let i = 0; i < sources.length; i++) {
-    const entries = sources[i].collectGroup(groupIndex, scope)
-    if (entries.length > 0) items.push([i, entries])
-  }
-  scope.endKeyGroup()
-  return items.length === 0 ? undefined : internalPackr.pack(items)
+/** The bytes of one key group. */
+export function packKeyGroup(items: readonly KeyGroupItem[]): Uint8Array {
+  return internalPackr.pack(items)
 }
 
 /** Decodes one key group, checking the shape so a corrupt snapshot fails with a clear error. */

@@ -15,17 +15,52 @@ export class KeyEntry<V> {
   voidValue: V | undefined = undefined
   namespaces: Map<KeyIdentity, NamespaceEntry<V>> | undefined = undefined
 
-  constructor(readonly key: unknown) {}
+  constructor(
+    readonly key: unknown,
+    /**
+     * The snapshot epoch the entry was created or last handed over in. An entry older than a
+     * running snapshot still holds what that snapshot must write, so it is handed to the snapshot
+     * before it is changed.
+     */
+    public version: number,
+  ) {}
+}
+
+/**
+ * What a running snapshot asks of a table: to be shown an entry before its first change (or
+ * before a read gives out an object the caller may change), and to keep emptied keys in place.
+ */
+export interface CopyOnWriteGuard<V> {
+  /** Entries with a lower version are still unseen by the snapshot. */
+  readonly version: number
+  /** Whether a reader could change `value` in place, so reading it counts as a write. */
+  exposes(value: V): boolean
+  /** Takes over what the snapshot needs of the entry; sets its version so this happens once. */
+  preserve(groupIndex: number, keyId: KeyIdentity, entry: KeyEntry<V>): void
+  /**
+   * Called when a key lost its last value. True when the entry must stay in the group's Map as an
+   * empty placeholder: the snapshot walks that Map and relies on its order, which a deletion and
+   * a later re-insertion (at the end) would change.
+   */
+  keepsEmpty(groupIndex: number, keyId: KeyIdentity): boolean
 }
 
 /**
  * One state's values: key group (index from the start of the backend's range), then key identity,
  * then namespace identity (0 is the void namespace). `undefined` is never stored: it means absent.
- * Values are live heap objects; the state kinds mutate lists and maps in place.
+ * Values are live heap objects; the state kinds mutate lists and maps in place, which is why every
+ * path that may change a value goes through `getForUpdate`, `put` or `remove`: while a snapshot
+ * runs, those hand the entry to it first.
+ *
+ * Entries left empty while a snapshot runs stay in their group until the snapshot is past it; the
+ * empty entry is reused if the key comes back, and never counts as having a value.
  */
 export class StateTable<V> {
   private readonly groups: Map<KeyIdentity, KeyEntry<V>>[]
   private entryCount = 0
+  /** The version new entries get: that of the latest snapshot begun. */
+  private epoch = 0
+  private guard: CopyOnWriteGuard<V> | null = null
 
   constructor(
     private readonly stateName: string,
@@ -41,35 +76,58 @@ export class StateTable<V> {
     return group
   }
 
-  /** The current key's value in a namespace, to read only. */
-  get(nsId: KeyIdentity): V | undefined {
-    const entry = this.currentGroup().get(this.ctx.keyId)
-    if (entry === undefined) return undefined
-    return nsId === 0 ? entry.voidValue : entry.namespaces?.get(nsId)?.value
+  /** Makes writes hand entries older than `guard.version` to the guard first. */
+  attach(guard: CopyOnWriteGuard<V>): void {
+    this.guard = guard
+    this.epoch = guard.version
+  }
+
+  /** Ends copy-on-write: writes are plain again. */
+  detach(guard: CopyOnWriteGuard<V>): void {
+    if (this.guard === guard) this.guard = null
   }
 
   /**
-   * The current key's value in a namespace, to be mutated in place. The same as `get` today; a
-   * copy-on-write snapshot would copy here values that a running snapshot still reads.
+   * The current key's value in a namespace, to read only. While a snapshot runs, an object the
+   * caller could change in place is handed to the snapshot first.
    */
+  get(nsId: KeyIdentity): V | undefined {
+    const entry = this.currentGroup().get(this.ctx.keyId)
+    if (entry === undefined) return undefined
+    const value = nsId === 0 ? entry.voidValue : entry.namespaces?.get(nsId)?.value
+    const guard = this.guard
+    if (guard !== null && value !== undefined && entry.version < guard.version && guard.exposes(value)) {
+      guard.preserve(this.ctx.groupIndex, this.ctx.keyId, entry)
+    }
+    return value
+  }
+
+  /** The current key's value in a namespace, to be mutated in place. */
   getForUpdate(nsId: KeyIdentity): V | undefined {
-    return this.get(nsId)
+    const entry = this.currentGroup().get(this.ctx.keyId)
+    if (entry === undefined) return undefined
+    const guard = this.guard
+    if (guard !== null && entry.version < guard.version) guard.preserve(this.ctx.groupIndex, this.ctx.keyId, entry)
+    return nsId === 0 ? entry.voidValue : entry.namespaces?.get(nsId)?.value
   }
 
   put(nsId: KeyIdentity, namespace: unknown, value: V): void {
-    this.putIn(this.currentGroup(), this.ctx.keyId, this.ctx.key, nsId, namespace, value)
+    this.putIn(this.ctx.groupIndex, this.currentGroup(), this.ctx.keyId, this.ctx.key, nsId, namespace, value)
   }
 
   /** Puts a value for any key; restore uses it. */
   putAt(groupIndex: number, keyId: KeyIdentity, key: unknown, nsId: KeyIdentity, namespace: unknown, value: V): void {
-    this.putIn(this.groups[groupIndex], keyId, key, nsId, namespace, value)
+    this.putIn(groupIndex, this.groups[groupIndex], keyId, key, nsId, namespace, value)
   }
 
-  private putIn(group: Map<KeyIdentity, KeyEntry<V>>, keyId: KeyIdentity, key: unknown, nsId: KeyIdentity, namespace: unknown, value: V): void {
+  private putIn(groupIndex: number, group: Map<KeyIdentity, KeyEntry<V>>, keyId: KeyIdentity, key: unknown, nsId: KeyIdentity, namespace: unknown, value: V): void {
     let entry = group.get(keyId)
     if (entry === undefined) {
-      entry = new KeyEntry<V>(key)
+      entry = new KeyEntry<V>(key, this.epoch)
       group.set(keyId, entry)
+    } else {
+      const guard = this.guard
+      if (guard !== null && entry.version < guard.version) guard.preserve(groupIndex, keyId, entry)
     }
     if (nsId === 0) {
       if (entry.voidValue === undefined) this.entryCount++
@@ -104,21 +162,41 @@ export class StateTable<V> {
     if (nsId === 0) {
       old = entry.voidValue
       if (old === undefined) return undefined
+      this.beforeChange(keyId, entry)
       entry.voidValue = undefined
     } else {
       const namespaces = entry.namespaces
       const slot = namespaces?.get(nsId)
       if (namespaces === undefined || slot === undefined) return undefined
       old = slot.value
+      this.beforeChange(keyId, entry)
       namespaces.delete(nsId)
       if (namespaces.size === 0) entry.namespaces = undefined
     }
     this.entryCount--
-    if (entry.voidValue === undefined && entry.namespaces === undefined) group.delete(keyId)
+    if (entry.voidValue === undefined && entry.namespaces === undefined) {
+      // Read again: preserving may have failed the snapshot, which detaches the guard.
+      const guard = this.guard
+      if (guard === null || !guard.keepsEmpty(this.ctx.groupIndex, keyId)) group.delete(keyId)
+    }
     return old
   }
 
-  /** The keys of one key group, with everything they hold. */
+  private beforeChange(keyId: KeyIdentity, entry: KeyEntry<V>): void {
+    const guard = this.guard
+    if (guard !== null && entry.version < guard.version) guard.preserve(this.ctx.groupIndex, keyId, entry)
+  }
+
+  /** Drops the entries of the given keys that are (still) empty; a snapshot kept them in place. */
+  dropEmpty(groupIndex: number, keyIds: Iterable<KeyIdentity>): void {
+    const group = this.groups[groupIndex]
+    for (const keyId of keyIds) {
+      const entry = group.get(keyId)
+      if (entry !== undefined && entry.voidValue === undefined && entry.namespaces === undefined) group.delete(keyId)
+    }
+  }
+
+  /** The keys of one key group, with everything they hold (empty entries included, see above). */
   group(groupIndex: number): ReadonlyMap<KeyIdentity, KeyEntry<V>> {
     return this.groups[groupIndex]
   }
