@@ -17,7 +17,9 @@ import { WeirError } from '../../errors.ts'
  *    `part-<subtask>-<checkpointId>-<n>`. Renames are atomic, so a final file is always whole.
  *
  * After a failure the job restores the last checkpoint, commits its committables again (a no-op
- * when already done), and removes what the failed attempt left with `cleanupFileSinkLeftovers`.
+ * when already done), and removes what earlier attempts left (`abortLeftovers`, which runs
+ * `cleanupFileSinkLeftovers`). The directory belongs to this sink: hidden part files of anything
+ * else writing there would be removed too.
  */
 
 /** A pending file to be renamed to its final name when its checkpoint completes. */
@@ -36,7 +38,8 @@ export interface ExactlyOnceFileSinkOptions<T> {
   bufferChars?: number
 }
 
-const HIDDEN_PART = /^\.part-.+\.(inprogress|pending)$/
+/** Hidden part files: subtask and sequence number are digits, so the attempt id in between is unambiguous. */
+const HIDDEN_PART = /^\.part-\d+-(.+)-\d+\.(inprogress|pending)$/
 const FINAL_PART = /^part-/
 
 /** Writes records as lines to files in `dir`, visible only once their checkpoint has completed. */
@@ -54,12 +57,27 @@ export class ExactlyOnceFileSink<T> implements Sink<T, FileCommittable> {
   }
 
   createWriter(context: SinkWriterContext): SinkWriter<T, FileCommittable> {
-    return new ExactlyOnceFileWriter(this.dir, context.subtaskIndex, this.options)
+    return new ExactlyOnceFileWriter(this.dir, context.subtaskIndex, attemptPart(context), this.options)
   }
 
   createCommitter(): Committer<FileCommittable> {
     return { commit: commitFiles }
   }
+
+  /**
+   * Deletes the in-progress and pending files of earlier attempts. The restored committables were
+   * committed before this runs, so none of the remaining hidden files is needed; files of the
+   * current attempt are spared, since other subtasks may already be writing them.
+   */
+  async abortLeftovers(context: SinkWriterContext): Promise<void> {
+    await cleanupFileSinkLeftovers(this.dir, [], { currentAttemptId: attemptPart(context) })
+  }
+}
+
+/** The attempt id as it appears in file names. */
+function attemptPart(context: SinkWriterContext): string {
+  const id = context.attemptId.replace(/[^A-Za-z0-9_-]/g, '_')
+  return id.length > 0 ? id : randomBytes(6).toString('hex')
 }
 
 /** The in-progress file being written. */
@@ -74,8 +92,8 @@ class ExactlyOnceFileWriter<T> implements SinkWriter<T, FileCommittable> {
   private readonly format: (value: T) => string
   private readonly rollAtBytes: number
   private readonly bufferChars: number
-  /** Unique per writer instance, so files of a failed attempt never clash with the next one's. */
-  private readonly attemptId = randomBytes(6).toString('hex')
+  /** Unique per run of the job, so files of a failed attempt never clash with the next one's, and cleanup can tell them apart. */
+  private readonly attemptId: string
   private buffer: string[] = []
   private bufferedChars = 0
   private current: OpenPart | undefined
@@ -86,12 +104,15 @@ class ExactlyOnceFileWriter<T> implements SinkWriter<T, FileCommittable> {
   private io: Promise<void> = Promise.resolve()
   private failure: unknown
   private dirCreated = false
+  private drainQueued = false
 
   constructor(
     private readonly dir: string,
     private readonly subtask: number,
+    attemptId: string,
     options: ExactlyOnceFileSinkOptions<T>,
   ) {
+    this.attemptId = attemptId
     this.format = options.format ?? ((v) => (typeof v === 'string' ? v : JSON.stringify(v)))
     this.rollAtBytes = options.rollAtBytes ?? Number.POSITIVE_INFINITY
     this.bufferChars = options.bufferChars ?? 1 << 16
@@ -102,7 +123,11 @@ class ExactlyOnceFileWriter<T> implements SinkWriter<T, FileCommittable> {
     const line = `${this.format(value)}\n`
     this.buffer.push(line)
     this.bufferedChars += line.length
-    if (this.bufferedChars >= this.bufferChars) this.enqueue(() => this.drain())
+    if (this.bufferedChars >= this.bufferChars && !this.drainQueued) {
+      // One queued drain takes everything buffered by the time it runs, so one is enough.
+      this.drainQueued = true
+      this.enqueue(() => this.drain())
+    }
   }
 
   async flush(): Promise<void> {
@@ -137,17 +162,31 @@ class ExactlyOnceFileWriter<T> implements SinkWriter<T, FileCommittable> {
     }
   }
 
-  /** Writes the buffered lines to the in-progress file, opening one if needed and rolling when it is full. */
+  /**
+   * Writes the buffered lines to in-progress files, opening one when needed and rolling at the size
+   * limit. Rolls happen between lines, so every part file holds whole lines only.
+   */
   private async drain(): Promise<void> {
-    if (this.buffer.length === 0) return
-    const text = this.buffer.join('')
+    this.drainQueued = false
+    const lines = this.buffer
     this.buffer = []
     this.bufferedChars = 0
-    const part = this.current ?? (await this.openPart())
-    const bytes = Buffer.from(text, 'utf8')
-    await part.handle.write(bytes)
-    part.bytes += bytes.byteLength
-    if (part.bytes >= this.rollAtBytes) await this.closeToPending()
+    let from = 0
+    while (from < lines.length) {
+      const part = this.current ?? (await this.openPart())
+      let to = lines.length
+      let size = 0
+      if (this.rollAtBytes !== Number.POSITIVE_INFINITY) {
+        // Take lines until the file reaches the limit (at least one line, so a long line cannot stall).
+        to = from
+        while (to < lines.length && (to === from || part.bytes + size < this.rollAtBytes)) size += Buffer.byteLength(lines[to++])
+      }
+      const bytes = Buffer.from(lines.slice(from, to).join(''), 'utf8')
+      for (let at = 0; at < bytes.byteLength; ) at += (await part.handle.write(bytes, at, bytes.byteLength - at)).bytesWritten
+      part.bytes += bytes.byteLength
+      from = to
+      if (part.bytes >= this.rollAtBytes) await this.closeToPending()
+    }
   }
 
   private async openPart(): Promise<OpenPart> {
@@ -221,11 +260,11 @@ async function commitFiles(committables: FileCommittable[]): Promise<void> {
 
 /**
  * Deletes every hidden in-progress and pending file in `dir` that is not in `keep`: what an earlier
- * attempt left behind. Call it once on restore, with the committables of the restored checkpoint,
- * before the new attempt's writers start (their files are not in `keep` either). Returns the paths
- * deleted.
+ * attempt left behind. Call it once on restore, with the committables of the restored checkpoint not
+ * yet committed, and either before the new attempt's writers start or with `currentAttemptId` so
+ * their files are spared. Returns the paths deleted.
  */
-export async function cleanupFileSinkLeftovers(dir: string, keep: readonly FileCommittable[]): Promise<string[]> {
+export async function cleanupFileSinkLeftovers(dir: string, keep: readonly FileCommittable[], options: { currentAttemptId?: string } = {}): Promise<string[]> {
   const root = resolve(dir)
   const kept = new Set(keep.map((c) => resolve(c.pendingPath)))
   let names: string[]
@@ -238,7 +277,8 @@ export async function cleanupFileSinkLeftovers(dir: string, keep: readonly FileC
   const removed: string[] = []
   for (const name of names) {
     const path = join(root, name)
-    if (!HIDDEN_PART.test(name) || kept.has(path)) continue
+    const match = HIDDEN_PART.exec(name)
+    if (!match || kept.has(path) || match[1] === options.currentAttemptId) continue
     await unlink(path).catch((error: unknown) => {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
     })

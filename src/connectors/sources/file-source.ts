@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { InputStatus, ReaderOutput, Source, SourceReader, SourceSplit } from '../../api/connector/source.ts'
 import { WeirError } from '../../errors.ts'
 import { StaticSplitEnumerator } from './sequence-source.ts'
+import { SplitOutputs } from './split-outputs.ts'
 
 /** One file; `offset` is the byte position of the next line to read. */
 export interface FileSplit extends SourceSplit {
@@ -22,6 +23,7 @@ class LineReader implements SourceReader<string, FileSplit> {
   private readonly chunk = Buffer.allocUnsafe(CHUNK)
   private waiting: (() => void) | undefined
   private readonly decoder = new TextDecoder('utf-8', { fatal: false })
+  private readonly outputs = new SplitOutputs<string>()
 
   start(): void {}
 
@@ -39,18 +41,20 @@ class LineReader implements SourceReader<string, FileSplit> {
     }
     const read = readSync(this.fd, this.chunk, 0, CHUNK, this.bufferOffset + this.buffer.length)
     const data = read > 0 ? Buffer.concat([this.buffer, this.chunk.subarray(0, read)]) : this.buffer
+    const out = this.outputs.outputFor(output, split.splitId, this.splits)
     let start = 0
     for (let nl = data.indexOf(10, start); nl >= 0; nl = data.indexOf(10, start)) {
       const end = nl > start && data[nl - 1] === 13 ? nl - 1 : nl
-      output.collect(this.decoder.decode(data.subarray(start, end)))
+      out.collect(this.decoder.decode(data.subarray(start, end)))
       start = nl + 1
     }
     if (read === 0) {
       // The last line may lack a newline.
-      if (start < data.length) output.collect(this.decoder.decode(data.subarray(start)))
+      if (start < data.length) out.collect(this.decoder.decode(data.subarray(start)))
       closeSync(this.fd)
       this.fd = undefined
       this.splits.shift()
+      this.outputs.release(output, split.splitId)
       this.buffer = Buffer.alloc(0)
     } else {
       this.buffer = Buffer.from(data.subarray(start))

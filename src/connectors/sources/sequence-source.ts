@@ -1,3 +1,4 @@
+import { SplitOutputs } from './split-outputs.ts'
 import type { InputStatus, ReaderOutput, Source, SourceReader, SourceSplit, SplitEnumerator, SplitEnumeratorContext } from '../../api/connector/source.ts'
 
 /** A range of numbers; `next` is the position (the first number not yet emitted). */
@@ -34,6 +35,7 @@ class NumberRangeReader<T> implements SourceReader<T, NumberRangeSplit> {
   private readonly splits: NumberRangeSplit[] = []
   private noMoreSplits = false
   private waiting: (() => void) | undefined
+  private readonly outputs = new SplitOutputs<T>()
 
   constructor(
     private readonly map: (n: number) => T,
@@ -47,9 +49,13 @@ class NumberRangeReader<T> implements SourceReader<T, NumberRangeSplit> {
     if (!split) return this.noMoreSplits ? 'end' : 'nothing-available'
     const stop = Math.min(split.end, split.next + this.batch)
     const map = this.map
-    for (let n = split.next; n < stop; n++) output.collect(map(n))
+    const out = this.outputs.outputFor(output, split.splitId, this.splits)
+    for (let n = split.next; n < stop; n++) out.collect(map(n))
     split.next = stop
-    if (stop >= split.end) this.splits.shift()
+    if (stop >= split.end) {
+      this.splits.shift()
+      this.outputs.release(output, split.splitId)
+    }
     if (this.splits.length > 0) return 'more'
     return this.noMoreSplits ? 'end' : 'nothing-available'
   }

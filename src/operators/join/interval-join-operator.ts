@@ -110,7 +110,9 @@ export class IntervalJoinOperator<T1, T2, OUT>
     if (timestamp === NO_TIMESTAMP || Number.isNaN(timestamp)) {
       throw new WeirError('NO_TIMESTAMP', `Interval join '${this.ctx.operatorName}' got an element without a timestamp; both inputs need event time (a WatermarkStrategy with a timestamp assigner)`)
     }
-    return timestamp >= this.currentWatermark
+    // At the watermark is late too: a watermark t says no element at or before t will come, and the
+    // cleanup timer at t may already have dropped elements such an element should join (Flink admits it).
+    return timestamp > this.currentWatermark
   }
 
   private late<T>(tag: OutputTag<T> | undefined, value: T, timestamp: number): void {

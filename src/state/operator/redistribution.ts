@@ -29,7 +29,8 @@ const describe = (s: SerializerSnapshot): string => `${s.id} v${s.version}`
 /**
  * The share of the old subtasks' operator state (`snapshots`, in old subtask order) that new subtask
  * `subtaskIndex` of `parallelism` gets:
- * - split lists: all old elements concatenated in subtask order, element i to subtask i % parallelism;
+ * - split lists: at the same parallelism, each subtask's own list; otherwise all old elements
+ *   concatenated in subtask order, element i to subtask i % parallelism;
  * - union lists: every element of every old subtask;
  * - broadcast: the first stored copy (only one subtask writes it).
  *
@@ -77,9 +78,17 @@ export function redistributeOperatorState(
     }
   })
 
+  // At unchanged parallelism each subtask keeps its own list, as in Flink: a source reader gets back
+  // exactly its splits, in its order.
+  const unchanged = snapshots.length === parallelism
   for (const state of merged.values()) {
     if (state.kind === 'list' && state.mode === 'split') {
-      state.elements = state.elements.filter((_, i) => i % parallelism === subtaskIndex)
+      if (unchanged) {
+        const own = snapshots[subtaskIndex].states.find((e) => e.name === state.name)
+        state.elements = own && own.kind === 'list' ? [...own.elements] : []
+      } else {
+        state.elements = state.elements.filter((_, i) => i % parallelism === subtaskIndex)
+      }
     }
   }
   return merged

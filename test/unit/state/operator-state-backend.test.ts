@@ -289,13 +289,13 @@ describe('DefaultOperatorStateBackend', () => {
       ])
     })
 
-    it('parallelism 2: split elements are dealt round robin over the concatenation', () => {
+    it('parallelism 2: each subtask gets its own split list back, in order', () => {
       const snapshots = snapshotsOf(2, (backend, index) => {
         backend.getListState(splitList()).addAll(index === 0 ? ['a', 'b'] : ['c', 'd', 'e'])
       })
       const backends = restoreAt(snapshots, 2)
-      assert.deepEqual(backends[0].getListState(splitList()).get(), ['a', 'c', 'e'])
-      assert.deepEqual(backends[1].getListState(splitList()).get(), ['b', 'd'])
+      assert.deepEqual(backends[0].getListState(splitList()).get(), ['a', 'b'])
+      assert.deepEqual(backends[1].getListState(splitList()).get(), ['c', 'd', 'e'])
     })
 
     it('keeps structured values through the default serializer', () => {
