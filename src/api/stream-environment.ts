@@ -3,12 +3,12 @@ import { JobGraphError } from '../errors.ts'
 import { buildJobGraph, type JobGraph } from '../graph/job-graph.ts'
 import { buildStreamGraph, type StreamGraph } from '../graph/stream-graph.ts'
 import type { OperatorSettings, OperatorTransformation, SourceTransformation } from '../graph/transformation.ts'
-import { startLocalJob, noRestart, type JobExecutionResult, type LocalJob, type RestartStrategy } from '../runtime/local-job.ts'
+import { startLocalJob, type JobExecutionResult, type LocalJob } from '../runtime/local-job.ts'
+import { noRestart, type RestartStrategy } from '../runtime/restart-strategy.ts'
 import { checkpointSettings, type CheckpointSettings } from '../runtime/checkpointing/checkpoint-config.ts'
 import type { CheckpointStorage } from '../checkpoint/checkpoint-storage.ts'
 import { MemoryCheckpointStorage } from '../checkpoint/memory-checkpoint-storage.ts'
-// @ts-expect-error filled in below
-import { FileSystemCheckpointStorage, openSnapshot } from '../checkpoint/filesystem-checkpoint-storage.ts'
+import { FileSystemCheckpointStorage, openSnapshot, readSnapshotSubtaskState } from '../checkpoint/filesystem-checkpoint-storage.ts'
 import { DEFAULT_MAX_PARALLELISM } from '../state/key-groups.ts'
 import { heapStateBackend } from '../state/heap-state-backend.ts'
 import type { StateBackend } from '../state/state-backend.ts'
@@ -69,7 +69,7 @@ export class StreamEnvironment {
       channelCapacity: 4,
       stateBackend: heapStateBackend(),
       checkpointing: undefined,
-      restartStrategy: noRestart,
+      restartStrategy: noRestart(),
       ...config,
     }
   }
@@ -172,7 +172,7 @@ export class StreamEnvironment {
       channelCapacity: this.config.channelCapacity,
       checkpointing: checkpointing && { settings: checkpointing, storage: storageFactory(checkpointing.storage) },
       restartStrategy: this.config.restartStrategy,
-      restoreFrom: restorePath === undefined ? undefined : async () => openSnapshot(restorePath),
+      restoreFrom: restorePath === undefined ? undefined : async () => ({ handle: await openSnapshot(restorePath), read: (h, f) => readSnapshotSubtaskState(h, f) }),
       allowNonRestoredState: options.allowNonRestoredState ?? false,
       log,
     })

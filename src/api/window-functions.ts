@@ -9,7 +9,10 @@ export interface ProcessWindowContext<W extends Window> {
   readonly window: W
   currentProcessingTime(): number
   currentWatermark(): number
-  /** State of this key in this window; clear it in `clear`, it is not removed with the window. */
+  /**
+   * State of this key in this window; clear it in `clear`, it is not removed with the window. Not
+   * available for merging (session) windows.
+   */
   windowState(): KeyedStateStore
   /** State of this key across all its windows. */
   globalState(): KeyedStateStore

@@ -9,9 +9,8 @@ import { sha256Hex } from './state-files.ts'
  * { "format": "weir-snapshot-metadata", "formatVersion": 1, "sha256": "<hex>", "metadata": { ... } }
  * ```
  *
- * The checksum covers `JSON.stringify(metadata)` (compact, keys in the order written). Parsing and
- * stringifying JSON reproduces that text exactly, so the check does not depend on the file's
- * whitespace, and a changed value or a truncated file is caught.
+ * The checksum covers the compact `JSON.stringify` of the parsed metadata, so it does not depend on
+ * the file's layout (it may be re-indented), while a changed value or a truncated file is caught.
  */
 
 /** The newest snapshot format this code reads and the one it writes. */
@@ -24,11 +23,11 @@ const decoder = new TextDecoder('utf-8', { fatal: true })
 
 /** Encodes snapshot metadata as the bytes of a `_metadata` file. */
 export function encodeMetadata(metadata: SnapshotMetadata): Uint8Array {
-  const body = JSON.stringify(metadata)
-  // The body goes in as the same text the checksum covers; pretty-printing only the envelope keeps
-  // the file readable without a second serialization of the body.
-  const text = `{\n  "format": ${JSON.stringify(FORMAT_TAG)},\n  "formatVersion": ${SNAPSHOT_FORMAT_VERSION},\n  "sha256": "${sha256Hex(body)}",\n  "metadata": ${body}\n}\n`
-  return encoder.encode(text)
+  // The checksum is taken over the form a reader will see after parsing: JSON.parse moves
+  // integer-like keys to the front of an object, which would otherwise change the text.
+  const parsed = JSON.parse(JSON.stringify(metadata)) as unknown
+  const document = { format: FORMAT_TAG, formatVersion: SNAPSHOT_FORMAT_VERSION, sha256: sha256Hex(JSON.stringify(parsed)), metadata: parsed }
+  return encoder.encode(`${JSON.stringify(document, null, 2)}\n`)
 }
 
 /**

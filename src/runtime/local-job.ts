@@ -12,14 +12,9 @@ import type { LocalChannel } from './io/local-channel.ts'
 import type { StreamTask } from './stream-task.ts'
 import { TaskCancelledError } from './stream-task.ts'
 
-/** Decides whether and when a failed job restarts. */
-export interface RestartStrategy {
-  onFailure(nowMs: number): { restart: boolean; delayMs: number }
-  describe(): string
-}
+import type { RestartStrategy } from './restart-strategy.ts'
 
-/** Never restart: the first failure fails the job. */
-export const noRestart: RestartStrategy = { onFailure: () => ({ restart: false, delayMs: 0 }), describe: () => 'no restarts' }
+export type { RestartStrategy }
 
 /** Options of a job run in this process. */
 export interface LocalJobOptions extends LocalExecutorOptions {

@@ -16,6 +16,7 @@ import {
   type ProcessWindowContext,
   type TimeWindow,
   type WindowAssigner,
+  type WindowedStream,
 } from '../../src/index.ts'
 import { groupByWindow, outOfOrderEvent, sessionsOf, sortedJson, WithTimestamp, events, type Ev } from './windows-fixtures.ts'
 
@@ -60,7 +61,7 @@ class MaxTimesCount extends ProcessWindowFunction<Ev, Out, string, TimeWindow> {
 const tag = (key: string, ctx: ProcessWindowContext<TimeWindow>, results: number[], out: Collector<Out>): void => out.collect([key, ctx.window.start, ctx.window.end, results[0]])
 
 /** The three ways to evaluate a window, each with what it computes. */
-const variants: [string, (w: ReturnType<KeyedStream<Ev, string>['window']>) => DataStream<Out>, (values: number[]) => number][] = [
+const variants: [string, (w: WindowedStream<Ev, string, TimeWindow>) => DataStream<Out>, (values: number[]) => number][] = [
   [
     'reduce',
     (w) => w.reduce((a: Ev, b: Ev): Ev => ({ key: a.key, value: a.value + b.value, ts: Math.max(a.ts, b.ts) }), (key: string, ctx: ProcessWindowContext<TimeWindow>, r: Ev[], out: Collector<Out>) => out.collect([key, ctx.window.start, ctx.window.end, r[0].value])),
@@ -80,7 +81,7 @@ async function check(name: string, make: (n: number) => Ev, assigner: WindowAssi
   for (const [variant, build, f] of variants) {
     const want = expected(groups, f)
     for (const parallelism of [1, 4]) {
-      const got = await runJob(parallelism, make, (s) => build(s.window(assigner as WindowAssigner<Ev, TimeWindow>) as never))
+      const got = await runJob(parallelism, make, (s) => build(s.window(assigner)))
       assert.deepEqual(sortedJson(got), want, `${name} ${variant} at parallelism ${parallelism}`)
     }
   }
@@ -106,5 +107,29 @@ describe('event-time windows in jobs agree with a plain loop (out of order, para
   it('tumbling windows with an offset', async () => {
     const make = (n: number): Ev => outOfOrderEvent(n, 5, 7, 2, BOUND)
     await check('offset', make, TumblingEventTimeWindows.of(100, 30), (evs) => [...groupByWindow(evs.map((e) => ({ ...e, ts: e.ts - 30 })), 100, 100).values()].map((g) => ({ ...g, start: g.start + 30, end: g.end + 30 })))
+  })
+})
+
+describe('assignTimestampsAndWatermarks in the middle of a job', () => {
+  it('stamps records for the windows downstream', async () => {
+    const make = (n: number): Ev => outOfOrderEvent(n, 3, 5, 2, BOUND)
+    const want = expected(groupByWindow(events(2000, make), 100, 100).values(), SUM)
+    for (const parallelism of [1, 4]) {
+      const env = StreamEnvironment.create({ parallelism })
+      const out: [Out, number][] = []
+      env
+        .fromSource(numberSource(0, 1999, make), WatermarkStrategy.noWatermarks(), 'src')
+        .assignTimestampsAndWatermarks(WatermarkStrategy.forBoundedOutOfOrderness<Ev>(BOUND).withTimestampAssigner((e) => e.ts))
+        .keyBy((e) => e.key)
+        .window(TumblingEventTimeWindows.of(100))
+        .aggregate(
+          { createAccumulator: () => 0, add: (e: Ev, acc: number) => acc + e.value, getResult: (acc: number) => acc, merge: (a: number, b: number) => a + b },
+          (key: string, ctx: ProcessWindowContext<TimeWindow>, r: number[], o: Collector<Out>) => o.collect([key, ctx.window.start, ctx.window.end, r[0]]),
+        )
+        .process(new WithTimestamp<Out>())
+        .sinkTo(collectSink(out))
+      await env.execute()
+      assert.deepEqual(sortedJson(out), want, `parallelism ${parallelism}`)
+    }
   })
 })

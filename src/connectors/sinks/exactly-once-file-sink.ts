@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { access, mkdir, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
@@ -74,10 +73,10 @@ export class ExactlyOnceFileSink<T> implements Sink<T, FileCommittable> {
   }
 }
 
-/** The attempt id as it appears in file names. */
+/** The attempt id as it appears in file names; the same in every subtask and in `abortLeftovers`. */
 function attemptPart(context: SinkWriterContext): string {
   const id = context.attemptId.replace(/[^A-Za-z0-9_-]/g, '_')
-  return id.length > 0 ? id : randomBytes(6).toString('hex')
+  return id.length > 0 ? id : `attempt${context.attemptNumber}`
 }
 
 /** The in-progress file being written. */

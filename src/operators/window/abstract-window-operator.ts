@@ -92,7 +92,7 @@ export abstract class AbstractWindowOperator<K, IN, ACC, OUT, W extends Window, 
     this.timers = manager.getTimerService('window-timers', this.windowSerializer, this)
     this.contents = this.createContents(backend)
     this.triggerContext = new WindowTriggerContext(this.config.trigger, backend, this.timers, this.windowSerializer)
-    this.processContext = new WindowProcessContext(backend, this.timers, this.windowSerializer, keyedStateStoreOf(this.ctx)!, this.output)
+    this.processContext = new WindowProcessContext(backend, this.timers, this.windowSerializer, keyedStateStoreOf(this.ctx)!, this.output, this.merging !== undefined)
     this.collector = new TimestampedCollector<OUT>((value, timestamp) => this.output.collect(value, timestamp))
     if (this.merging) this.mergingSetState = backend.getListState(new ListStateDescriptor('merging-window-set', windowPairSerializer(this.windowSerializer)))
     super.open()

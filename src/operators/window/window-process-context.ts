@@ -5,6 +5,7 @@ import type { ProcessWindowContext } from '../../api/window-functions.ts'
 import type { KeyedStateBackend } from '../../state/keyed-state-backend.ts'
 import type { InternalTimerService } from '../../time/timer-service.ts'
 import type { Window } from '../../time/windows/window.ts'
+import { StateError } from '../../errors.ts'
 import type { Output } from '../output.ts'
 import { namespacedStateStore } from './namespaced-state.ts'
 
@@ -18,7 +19,9 @@ export class WindowProcessContext<W extends Window> implements ProcessWindowCont
     private readonly timers: InternalTimerService<W>,
     windowSerializer: TypeSerializer<W>,
     private readonly global: KeyedStateStore,
-    private readonly output_: Output<unknown>,
+    private readonly sideOutput: Output<unknown>,
+    /** Per-window state of merging windows would be stranded in windows that merge away. */
+    private readonly merging: boolean,
   ) {
     this.perWindow = namespacedStateStore(backend, windowSerializer, () => this.window)
   }
@@ -32,6 +35,7 @@ export class WindowProcessContext<W extends Window> implements ProcessWindowCont
   }
 
   windowState(): KeyedStateStore {
+    if (this.merging) throw new StateError('Per-window state is not available with merging windows (sessions): use globalState() or the window contents')
     return this.perWindow
   }
 
@@ -40,6 +44,6 @@ export class WindowProcessContext<W extends Window> implements ProcessWindowCont
   }
 
   output<S>(tag: OutputTag<S>, value: S): void {
-    this.output_.collectSide(tag, value, this.window.maxTimestamp())
+    this.sideOutput.collectSide(tag, value, this.window.maxTimestamp())
   }
 }

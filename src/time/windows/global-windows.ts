@@ -2,7 +2,7 @@ import type { TypeSerializer } from '../../api/serialization/type-serializer.ts'
 import { GlobalWindow, globalWindowSerializer } from './global-window.ts'
 import { NeverTrigger } from './triggers/never-trigger.ts'
 import type { Trigger } from './triggers/trigger.ts'
-import type { WindowAssigner } from './window-assigner.ts'
+import type { WindowAssigner, WindowAssignerContext } from './window-assigner.ts'
 
 /**
  * Puts every element of a key into one global window. It never fires by default: give it a trigger
@@ -18,7 +18,7 @@ export class GlobalWindows implements WindowAssigner<unknown, GlobalWindow> {
     return GlobalWindows.instance
   }
 
-  assignWindows(): GlobalWindow[] {
+  assignWindows(_element?: unknown, _timestamp?: number, _context?: WindowAssignerContext): GlobalWindow[] {
     return [GlobalWindow.get()]
   }
 

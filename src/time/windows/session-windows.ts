@@ -33,7 +33,7 @@ export class EventTimeSessionWindows<T = unknown> implements MergingWindowAssign
     return new EventTimeSessionWindows(extractor)
   }
 
-  assignWindows(element: T, timestamp: number): TimeWindow[] {
+  assignWindows(element: T, timestamp: number, _context?: WindowAssignerContext): TimeWindow[] {
     requireTimestamp(timestamp, 'EventTimeSessionWindows')
     return [new TimeWindow(timestamp, timestamp + gapOf(this.gap, element, 'EventTimeSessionWindows'))]
   }

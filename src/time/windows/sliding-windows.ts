@@ -34,7 +34,7 @@ export class SlidingEventTimeWindows implements WindowAssigner<unknown, TimeWind
     return new SlidingEventTimeWindows(sizeMs, slideMs, offsetMs)
   }
 
-  assignWindows(_element: unknown, timestamp: number): TimeWindow[] {
+  assignWindows(_element: unknown, timestamp: number, _context?: WindowAssignerContext): TimeWindow[] {
     requireTimestamp(timestamp, 'SlidingEventTimeWindows')
     return slidingWindows(timestamp, this.size, this.slide, this.offset)
   }

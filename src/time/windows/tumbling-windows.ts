@@ -27,7 +27,7 @@ export class TumblingEventTimeWindows implements WindowAssigner<unknown, TimeWin
     return new TumblingEventTimeWindows(sizeMs, offsetMs)
   }
 
-  assignWindows(_element: unknown, timestamp: number): TimeWindow[] {
+  assignWindows(_element: unknown, timestamp: number, _context?: WindowAssignerContext): TimeWindow[] {
     requireTimestamp(timestamp, 'TumblingEventTimeWindows')
     const start = TimeWindow.getWindowStartWithOffset(timestamp, this.offset, this.size)
     return [new TimeWindow(start, start + this.size)]

@@ -99,7 +99,9 @@ describe('FileSystemCheckpointStorage', () => {
     const second = await writeSnapshot(storage, 2, states)
     const file = join(second.pointer, '_metadata')
     const bytes = await readFile(file)
-    await writeFile(file, Buffer.from(bytes.toString('utf8').replace('"checkpointId":2', '"checkpointId":3')))
+    const edited = bytes.toString('utf8').replace('"checkpointId": 2', '"checkpointId": 3')
+    assert.notEqual(edited, bytes.toString('utf8'))
+    await writeFile(file, edited)
     const listed = await storage.listCompleted()
     assert.deepEqual(
       listed.map((c) => c.checkpointId),

@@ -38,8 +38,16 @@ describe('metadata codec', () => {
     assert.deepEqual(decodeMetadata(bytesOf(JSON.stringify(document, null, 4)), 'm'), sampleMetadata())
   })
 
+  it('verifies metadata whose objects have integer-like keys, which JSON.parse reorders', () => {
+    const metadata = { ...sampleMetadata(), extra: { b: 1, '10': 2 } } as unknown as SnapshotMetadata
+    const decoded = decodeMetadata(encodeMetadata(metadata), 'm') as unknown as { extra: unknown }
+    assert.deepEqual(decoded.extra, { b: 1, '10': 2 })
+  })
+
   it('reports a changed value as a checksum mismatch naming the file', () => {
-    const edited = text(encodeMetadata(sampleMetadata())).replace('"size":120', '"size":121')
+    const original = text(encodeMetadata(sampleMetadata()))
+    const edited = original.replace('"size": 120', '"size": 121')
+    assert.notEqual(edited, original)
     assert.throws(() => decodeMetadata(bytesOf(edited), '/ck/job/chk-7/_metadata'), isCode('CHECKPOINT_CORRUPT', '/ck/job/chk-7/_metadata', 'SHA-256'))
   })
 

@@ -16,7 +16,7 @@ import {
   ValueStateDescriptor,
 } from '../../../src/state/descriptors.ts'
 import { KeyGroupRange, keyGroupForKey, keyGroupRangeForSubtask, operatorIndexForKeyGroup } from '../../../src/state/key-groups.ts'
-import { VOID_NAMESPACE, type KeyedStateBackend } from '../../../src/state/keyed-state-backend.ts'
+import { VOID_NAMESPACE, type KeyedStateBackend, type PendingKeyedSnapshot } from '../../../src/state/keyed-state-backend.ts'
 import { keyIdentity, serializeKey, type Key } from '../../../src/state/key-serialization.ts'
 import type { KeyedStateSnapshot } from '../../../src/state/snapshot.ts'
 import type { AggregateFunction } from '../../../src/state/state.ts'
@@ -123,6 +123,7 @@ export function keyedBackendSuite(factory: KeyedBackendFactory): void {
   namespaceTests(factory)
   backendTests(factory)
   snapshotRestoreTests(factory)
+  asyncSnapshotTests(factory)
 }
 
 /** Value state: defaults, updates, clear, keys. */
@@ -1473,6 +1474,548 @@ export function snapshotRestoreTests(factory: KeyedBackendFactory): void {
           ['v'],
         )
       })
+    })
+  })
+}
+
+// ---- asynchronous snapshots ----
+
+/** Byte equality of two snapshots, naming the first key group that differs. */
+export function assertSameSnapshot(actual: KeyedStateSnapshot, expected: KeyedStateSnapshot, message = 'snapshot'): void {
+  assert.equal(actual.maxParallelism, expected.maxParallelism, `${message}: max parallelism`)
+  assert.deepEqual({ ...actual.keyGroupRange }, { ...expected.keyGroupRange }, `${message}: key-group range`)
+  assert.deepEqual(actual.states, expected.states, `${message}: state metadata`)
+  assert.deepEqual([...actual.keyGroups.keys()], [...expected.keyGroups.keys()], `${message}: key groups`)
+  for (const [group, bytes] of expected.keyGroups) {
+    const other = actual.keyGroups.get(group) as Uint8Array
+    if (Buffer.compare(Buffer.from(other), Buffer.from(bytes)) !== 0) assert.fail(`${message}: key group ${group} differs (${other.length} bytes, expected ${bytes.length})`)
+  }
+}
+
+/**
+ * The content of a snapshot independent of the order entries were written in: one line per
+ * (state, key, namespace), payload bytes as hex, map payloads sorted by user key.
+ */
+function canonicalContent(snapshot: KeyedStateSnapshot): string[] {
+  const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
+  const canon = (value: unknown): unknown => (value instanceof Uint8Array ? hex(value) : Array.isArray(value) ? value.map(canon) : value)
+  const lines: string[] = []
+  for (const [group, bytes] of snapshot.keyGroups) {
+    const items = internalPackr.unpack(bytes) as [number, [Uint8Array, Uint8Array, unknown][]][]
+    for (const [index, entries] of items) {
+      const meta = snapshot.states[index]
+      for (const [key, namespace, payload] of entries) {
+        let content = canon(payload)
+        if (meta.kind === 'map') content = (content as string[][]).map((e) => JSON.stringify(e)).sort()
+        lines.push(`${group} ${meta.name} ${hex(key)} ${hex(namespace)} ${JSON.stringify(content)}`)
+      }
+    }
+  }
+  return lines.sort()
+}
+
+function finish(pending: PendingKeyedSnapshot, stepSize = 1): KeyedStateSnapshot {
+  let steps = 0
+  while (!pending.step(stepSize)) if (++steps > 10_000_000) assert.fail('the snapshot never finished')
+  return pending.result()
+}
+
+/** Seeded PRNG (mulberry32): a failing run can be replayed from its seed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+interface Counter {
+  n: number
+}
+
+/** Changes its accumulator in place, as aggregate functions commonly do. */
+const mutatingAverage: AggregateFunction<number, Average, number> = {
+  createAccumulator: () => ({ sum: 0, count: 0 }),
+  add: (value, acc) => {
+    acc.sum += value
+    acc.count++
+    return acc
+  },
+  getResult: (acc) => acc.sum / acc.count,
+  merge: (a, b) => {
+    a.sum += b.sum
+    a.count += b.count
+    return a
+  },
+}
+
+/** Reduces into its first argument in place. */
+const mutatingSum = (a: Counter, b: Counter): Counter => {
+  a.n += b.n
+  return a
+}
+
+/** One descriptor per state kind, with and without namespaces and TTL, some holding mutable objects. */
+function workloadDescriptors() {
+  return {
+    v: new ValueStateDescriptor<Counter>('v'),
+    vn: new ValueStateDescriptor<number>('vn', Types.number),
+    vt: new ValueStateDescriptor<string>('vt', Types.string).enableTimeToLive({ ttlMs: 60, updateType: 'onReadAndWrite' }),
+    l: new ListStateDescriptor<number>('l', Types.number),
+    lo: new ListStateDescriptor<Counter>('lo'),
+    lt: new ListStateDescriptor<number>('lt', Types.number).enableTimeToLive({ ttlMs: 40 }),
+    m: new MapStateDescriptor<string, Counter>('m', Types.string),
+    mt: new MapStateDescriptor<string, number>('mt', Types.string, Types.number).enableTimeToLive({ ttlMs: 50, updateType: 'onReadAndWrite' }),
+    r: new ReducingStateDescriptor<number>('r', sum, Types.number),
+    ro: new ReducingStateDescriptor<Counter>('ro', mutatingSum),
+    a: new AggregatingStateDescriptor('a', mutatingAverage),
+    at: new AggregatingStateDescriptor('at', average).enableTimeToLive({ ttlMs: 70, visibility: 'returnExpiredIfNotCleanedUp' }),
+  }
+}
+
+type WorkloadDescriptors = ReturnType<typeof workloadDescriptors>
+
+function openWorkload(backend: KeyedStateBackend, d: WorkloadDescriptors) {
+  return {
+    backend,
+    v: backend.getValueState(d.v),
+    vn: backend.getValueState(d.vn, windowSerializer),
+    vt: backend.getValueState(d.vt),
+    l: backend.getListState(d.l, windowSerializer),
+    lo: backend.getListState(d.lo),
+    lt: backend.getListState(d.lt),
+    m: backend.getMapState(d.m),
+    mt: backend.getMapState(d.mt),
+    r: backend.getReducingState(d.r, windowSerializer),
+    ro: backend.getReducingState(d.ro),
+    a: backend.getAggregatingState(d.a, windowSerializer),
+    at: backend.getAggregatingState(d.at),
+  }
+}
+
+type Workload = ReturnType<typeof openWorkload>
+type Op = (w: Workload) => unknown
+
+const WORKLOAD_WINDOWS = [0, 10, 20, 30].map(win)
+
+function sortedEntries<V>(entries: Iterable<[string, V]>): [string, V][] {
+  return [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+}
+
+/**
+ * A random operation on the workload. Its parameters are drawn here, once, so the same operation
+ * can be applied to several backends; it returns what it read, to compare them.
+ */
+function randomOp(next: () => number, keySpace: number): Op {
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]
+  const int = (n: number): number => Math.floor(next() * n)
+  const i = int(keySpace)
+  const key: Key = i % 2 === 0 ? i : `key-${i}`
+  const window = pick(WORKLOAD_WINDOWS)
+  const others = WORKLOAD_WINDOWS.filter(() => next() < 0.5)
+  const n = int(100)
+  const userKey = `u${int(4)}`
+  const variant = int(100)
+  const on = (w: Workload, body: () => unknown): unknown => {
+    w.backend.setCurrentKey(key)
+    return body()
+  }
+  switch (int(13)) {
+    case 0:
+      return (w) =>
+        on(w, () => {
+          // Read, change in place, write back: the common pattern a snapshot must not see.
+          const counter = w.v.value()
+          if (variant < 10) w.v.clear()
+          else if (counter === undefined) w.v.update({ n })
+          else {
+            counter.n += n
+            w.v.update(counter)
+          }
+          return w.v.value()
+        })
+    case 1:
+      return (w) =>
+        on(w, () => {
+          w.vn.setCurrentNamespace(window)
+          if (variant < 20) w.vn.clear()
+          else if (variant < 40) return w.vn.value()
+          else w.vn.update(n)
+          return w.vn.value()
+        })
+    case 2:
+      return (w) =>
+        on(w, () => {
+          if (variant < 15) w.vt.clear()
+          else if (variant < 60) return w.vt.value()
+          else w.vt.update(`s${n}`)
+          return undefined
+        })
+    case 3:
+      return (w) =>
+        on(w, () => {
+          w.l.setCurrentNamespace(window)
+          if (variant < 35) w.l.add(n)
+          else if (variant < 50) w.l.addAll([n, n + 1])
+          else if (variant < 60) w.l.update(variant < 55 ? [n] : [])
+          else if (variant < 70) w.l.clear()
+          else if (variant < 85) w.l.mergeNamespaces(window, others)
+          return w.l.get()
+        })
+    case 4:
+      return (w) =>
+        on(w, () => {
+          if (variant < 50) w.lo.add({ n })
+          else if (variant < 60) w.lo.clear()
+          else if (variant < 70) w.lo.update([{ n }, { n: n + 1 }])
+          else {
+            // Elements read back are changed in place; the list itself is not written.
+            const elements = w.lo.get()
+            for (const element of elements) element.n++
+            w.lo.update(elements)
+          }
+          return w.lo.get()
+        })
+    case 5:
+      return (w) =>
+        on(w, () => {
+          if (variant < 50) w.lt.add(n)
+          return w.lt.get()
+        })
+    case 6:
+      return (w) =>
+        on(w, () => {
+          if (variant < 30) w.m.put(userKey, { n })
+          else if (variant < 40) w.m.remove(userKey)
+          else if (variant < 45) w.m.clear()
+          else if (variant < 55) w.m.putAll([[userKey, { n }], [`x${n % 3}`, { n }]])
+          else if (variant < 80) {
+            const counter = w.m.get(userKey)
+            if (counter !== undefined) {
+              counter.n += n
+              w.m.put(userKey, counter)
+            }
+          } else if (variant < 90) {
+            for (const value of w.m.values()) value.n++
+            for (const [k, value] of [...w.m.entries()]) w.m.put(k, value)
+          }
+          return [sortedEntries(w.m.entries()), w.m.contains(userKey), w.m.isEmpty()]
+        })
+    case 7:
+      return (w) =>
+        on(w, () => {
+          if (variant < 40) w.mt.put(userKey, n)
+          else if (variant < 50) w.mt.remove(userKey)
+          else if (variant < 75) return w.mt.get(userKey)
+          return sortedEntries(w.mt.entries())
+        })
+    case 8:
+      return (w) =>
+        on(w, () => {
+          w.r.setCurrentNamespace(window)
+          if (variant < 50) w.r.add(n)
+          else if (variant < 60) w.r.clear()
+          else if (variant < 80) w.r.mergeNamespaces(window, others)
+          return w.r.get()
+        })
+    case 9:
+      return (w) =>
+        on(w, () => {
+          if (variant < 70) w.ro.add({ n })
+          else if (variant < 80) w.ro.clear()
+          return w.ro.get()
+        })
+    case 10:
+      return (w) =>
+        on(w, () => {
+          w.a.setCurrentNamespace(window)
+          if (variant < 55) w.a.add(n)
+          else if (variant < 65) w.a.clear()
+          else if (variant < 85) w.a.mergeNamespaces(window, others)
+          return w.a.get()
+        })
+    case 11:
+      return (w) =>
+        on(w, () => {
+          if (variant < 60) w.at.add(n)
+          else if (variant < 70) w.at.clear()
+          return w.at.get()
+        })
+    default:
+      return (w) => {
+        if (variant < 50) {
+          let visited = 0
+          w.backend.applyToAllKeys(VOID_NAMESPACE, w.v.descriptor, () => {
+            visited++
+            const counter = w.v.value()
+            if (counter !== undefined && counter.n % 2 === 0) w.v.clear()
+            else if (counter !== undefined) w.v.update({ n: counter.n + 1 })
+          })
+          return visited
+        }
+        return [[...w.backend.getKeys('m', VOID_NAMESPACE)].map(String).sort(), w.backend.numEntries()]
+      }
+  }
+}
+
+/** Begin, step and result: the asynchronous snapshot contract. */
+export function asyncSnapshotTests(factory: KeyedBackendFactory): void {
+  describe('asynchronous snapshot', () => {
+    it('holds the content of the moment it began, whatever is written while it is stepped', () => {
+      withBackend(factory, (backend, clock) => {
+        const d = workloadDescriptors()
+        const w = openWorkload(backend, d)
+        const next = random(7)
+        for (let i = 0; i < 3000; i++) randomOp(next, 300)(w)
+        const expected = backend.snapshot()
+        const pending = backend.beginSnapshot()
+        let done = false
+        while (!done) {
+          for (let i = 0; i < 5; i++) randomOp(next, 400)(w)
+          clock.advance(1)
+          done = pending.step(10)
+        }
+        assertSameSnapshot(pending.result(), expected)
+      })
+    })
+
+    it('equals snapshot() at its begin under random operations of every kind interleaved with steps of 1 to 100 entries', () => {
+      for (const seed of [1, 2, 3, 4, 5, 6]) {
+        const clock = new ManualTimeProvider(T0)
+        const backend = newBackend(factory, clock)
+        const control = newBackend(factory, clock)
+        const d = workloadDescriptors()
+        const subject = openWorkload(backend, d)
+        const twin = openWorkload(control, d)
+        const next = random(seed)
+        const keySpace = 250
+        let ops = 0
+        const apply = (op: Op): void => {
+          ops++
+          const got = op(subject)
+          const want = op(twin)
+          if (!isDeepStrictEqual(got, want)) assert.deepEqual(got, want, `seed ${seed}, operation ${ops}: the backend with a pending snapshot reads otherwise`)
+        }
+        try {
+          for (let i = 0; i < 1500; i++) apply(randomOp(next, keySpace - 50))
+          for (let cycle = 0; cycle < 4; cycle++) {
+            const expected = backend.snapshot()
+            const expectedContent = canonicalContent(control.snapshot())
+            assert.deepEqual(canonicalContent(expected), expectedContent, `seed ${seed}, cycle ${cycle}: content before the snapshot`)
+            const pending = backend.beginSnapshot()
+            let done = false
+            while (!done) {
+              const roll = next()
+              if (roll < 0.08) done = pending.step(1 + Math.floor(next() * 100))
+              else if (roll < 0.11) clock.advance(Math.floor(next() * 15))
+              else apply(randomOp(next, keySpace))
+            }
+            const result = pending.result()
+            assertSameSnapshot(result, expected, `seed ${seed}, cycle ${cycle}`)
+            assert.deepEqual(canonicalContent(result), expectedContent, `seed ${seed}, cycle ${cycle}: content`)
+            for (let i = 0; i < 200; i++) apply(randomOp(next, keySpace))
+          }
+          assert.deepEqual(canonicalContent(backend.snapshot()), canonicalContent(control.snapshot()), `seed ${seed}: content at the end`)
+          assert.equal(backend.numEntries(), control.numEntries())
+        } finally {
+          backend.dispose()
+          control.dispose()
+        }
+      }
+    })
+
+    it('does not see objects read from the state and changed in place after it began', () => {
+      withBackend(factory, (backend) => {
+        const value = backend.getValueState(new ValueStateDescriptor<Counter>('value'))
+        const map = backend.getMapState(new MapStateDescriptor<string, Counter>('map'))
+        const list = backend.getListState(new ListStateDescriptor<Counter>('list'))
+        const aggregating = backend.getAggregatingState(new AggregatingStateDescriptor('aggregating', mutatingAverage))
+        const reducing = backend.getReducingState(new ReducingStateDescriptor<Counter>('reducing', mutatingSum))
+        backend.setCurrentKey('k')
+        value.update({ n: 1 })
+        map.put('a', { n: 1 })
+        list.add({ n: 1 })
+        aggregating.add(1)
+        reducing.add({ n: 1 })
+        const expected = backend.snapshot()
+        const pending = backend.beginSnapshot()
+        ;(value.value() as Counter).n = 2
+        ;(map.get('a') as Counter).n = 2
+        for (const counter of map.values()) counter.n = 3
+        for (const element of list.get()) element.n = 2
+        ;(reducing.get() as Counter).n = 5
+        aggregating.add(5)
+        reducing.add({ n: 5 })
+        assertSameSnapshot(finish(pending), expected)
+      })
+    })
+
+    it('leaves out keys added and keeps keys removed after it began, in their places', () => {
+      withBackend(factory, (backend) => {
+        const value = backend.getValueState(new ValueStateDescriptor<number>('value', Types.number))
+        const list = backend.getListState(new ListStateDescriptor<number>('list', Types.number), windowSerializer)
+        for (let i = 0; i < 500; i++) {
+          backend.setCurrentKey(i)
+          value.update(i)
+          list.setCurrentNamespace(win(i % 3))
+          list.add(i)
+        }
+        const expected = backend.snapshot()
+        const pending = backend.beginSnapshot()
+        for (let i = 0; i < 500; i += 2) {
+          backend.setCurrentKey(i)
+          value.clear()
+          list.setCurrentNamespace(win(i % 3))
+          list.clear()
+        }
+        for (let i = 500; i < 700; i++) {
+          backend.setCurrentKey(i)
+          value.update(i)
+        }
+        // Removed, then back: the snapshot still writes the old value, where it was.
+        for (let i = 0; i < 500; i += 4) {
+          backend.setCurrentKey(i)
+          value.update(-i)
+        }
+        assert.equal(backend.numEntries(), 250 + 250 + 200 + 125)
+        assert.equal([...backend.getKeys('value', VOID_NAMESPACE)].length, 250 + 200 + 125)
+        assertSameSnapshot(finish(pending, 7), expected)
+        assert.equal(backend.numEntries(), 250 + 250 + 200 + 125)
+        backend.setCurrentKey(4)
+        assert.equal(value.value(), -4)
+        backend.setCurrentKey(2)
+        assert.equal(value.value(), undefined)
+      })
+    })
+
+    it('is not reached by a restore, into registered and into still unregistered states', () => {
+      const d = {
+        value: new ValueStateDescriptor<number>('value', Types.number),
+        list: new ListStateDescriptor<number>('list', Types.number),
+        fresh: new ValueStateDescriptor<number>('fresh', Types.number),
+      }
+      const fill = (base: number, keys: number[]): KeyedStateSnapshot => {
+        const source = newBackend(factory)
+        const value = source.getValueState(d.value)
+        const list = source.getListState(d.list)
+        const fresh = source.getValueState(d.fresh)
+        for (const key of keys) {
+          source.setCurrentKey(key)
+          value.update(base + key)
+          list.add(base + key)
+          fresh.update(base)
+        }
+        const snapshot = source.snapshot()
+        source.dispose()
+        return snapshot
+      }
+      const first = fill(1000, range(0, 300, 1))
+      const second = fill(2000, range(150, 450, 1))
+      withBackend(factory, (backend) => {
+        backend.restore([first])
+        // 'value' is bound, 'list' stays restored and unregistered until after the begin.
+        const value = backend.getValueState(d.value)
+        const expected = backend.snapshot()
+        const pending = backend.beginSnapshot()
+        pending.step(50)
+        backend.restore([second])
+        const list = backend.getListState(d.list)
+        backend.setCurrentKey(160)
+        list.add(7)
+        value.update(7)
+        assertSameSnapshot(finish(pending, 13), expected)
+        assert.deepEqual(list.get(), [2160, 7])
+        assert.equal(value.value(), 7)
+        assert.equal(backend.getValueState(d.fresh).value(), 2000)
+      })
+    })
+
+    it('allows one pending snapshot at a time; snapshot() works meanwhile', () => {
+      withBackend(factory, (backend) => {
+        const value = backend.getValueState(new ValueStateDescriptor<number>('value', Types.number))
+        for (let i = 0; i < 100; i++) {
+          backend.setCurrentKey(i)
+          value.update(i)
+        }
+        const before = backend.snapshot()
+        const pending = backend.beginSnapshot()
+        assert.throws(() => backend.beginSnapshot(), (error: unknown) => error instanceof StateError)
+        backend.setCurrentKey(1)
+        value.update(-1)
+        const during = backend.snapshot()
+        assert.notDeepEqual(canonicalContent(during), canonicalContent(before))
+        assertSameSnapshot(finish(pending), before)
+        const next = backend.beginSnapshot()
+        assertSameSnapshot(finish(next, 1000), during)
+      })
+    })
+
+    it('result() throws until the last step; steps after the end return true', () => {
+      withBackend(factory, (backend) => {
+        const value = backend.getValueState(new ValueStateDescriptor<number>('value', Types.number))
+        for (let i = 0; i < 50; i++) {
+          backend.setCurrentKey(i)
+          value.update(i)
+        }
+        const pending = backend.beginSnapshot()
+        assert.equal(pending.step(1), false)
+        assert.throws(() => pending.result(), (error: unknown) => error instanceof StateError)
+        const result = finish(pending, 5)
+        assert.equal(pending.step(1), true)
+        assert.equal(pending.result(), result)
+        assert.equal(result.keyGroups.size > 0, true)
+      })
+    })
+
+    it('can be discarded at any point; the next snapshot is whole and state is unaffected', () => {
+      withBackend(factory, (backend) => {
+        const value = backend.getValueState(new ValueStateDescriptor<number>('value', Types.number))
+        const map = backend.getMapState(new MapStateDescriptor<string, number>('map', Types.string, Types.number))
+        for (let i = 0; i < 200; i++) {
+          backend.setCurrentKey(i)
+          value.update(i)
+          map.put('a', i)
+        }
+        const pending = backend.beginSnapshot()
+        pending.step(30)
+        for (let i = 0; i < 200; i += 3) {
+          backend.setCurrentKey(i)
+          value.clear()
+          map.put('b', i)
+        }
+        pending.discard()
+        pending.discard()
+        assert.throws(() => pending.step(1), (error: unknown) => error instanceof StateError)
+        assert.throws(() => pending.result(), (error: unknown) => error instanceof StateError)
+        for (let i = 1; i < 200; i += 3) {
+          backend.setCurrentKey(i)
+          value.clear()
+        }
+        const expected = backend.snapshot()
+        assertSameSnapshot(finish(backend.beginSnapshot(), 17), expected)
+        assert.equal(backend.numEntries(), 200 - 134 + 200)
+        assert.equal([...backend.getKeys('value', VOID_NAMESPACE)].length, 66)
+      })
+    })
+
+    it('writes the same as snapshot() with no write in between, whatever the step size', () => {
+      const clock = new ManualTimeProvider(T0)
+      const d = rescaleDescriptors()
+      const backend = newBackend(factory, clock)
+      try {
+        fillRescaleFixture(backend, registerAll(backend, d), 2000)
+        const expected = backend.snapshot()
+        for (const size of [1, 3, 100, 1_000_000]) assertSameSnapshot(finish(backend.beginSnapshot(), size), expected, `steps of ${size}`)
+        const empty = newBackend(factory, clock)
+        empty.getValueState(d.v)
+        assertSameSnapshot(finish(empty.beginSnapshot()), empty.snapshot(), 'empty backend')
+        empty.dispose()
+      } finally {
+        backend.dispose()
+      }
     })
   })
 }

@@ -99,3 +99,17 @@ describe('WindowOperator: event-time session windows', () => {
     await h.close()
   })
 })
+
+describe('WindowOperator: per-window state and merging windows', () => {
+  it('is refused, as merged-away windows would strand it', async () => {
+    const h = recHarness((s) =>
+      s.window(EventTimeSessionWindows.withGap(10)).process((_key: string, ctx: ProcessWindowContext<TimeWindow>, _elements: Rec[], out: Collector<string>) => {
+        ctx.windowState()
+        out.collect('unreachable')
+      }),
+    )
+    h.processElement(['a', 1], 0)
+    assert.throws(() => h.processWatermark(MAX_WATERMARK), /not available with merging windows/)
+    await h.close()
+  })
+})

@@ -43,14 +43,14 @@ function eventTimeSteps(seed: number, n: number): Step[] {
   return steps
 }
 
-interface Result {
-  main: EmittedRecord<unknown>[]
+interface Result<OUT> {
+  main: EmittedRecord<OUT>[]
   late: EmittedRecord<Rec>[]
 }
 
 const late = new OutputTag<Rec>('late')
 
-function feed(group: KeyedHarnessGroup<Rec, unknown>, steps: readonly Step[]): void {
+function feed<OUT>(group: KeyedHarnessGroup<Rec, OUT>, steps: readonly Step[]): void {
   for (const step of steps) {
     if (step.kind === 'element') group.processElement(step.value, step.timestamp)
     else if (step.kind === 'watermark') group.processWatermark(step.watermark)
@@ -58,7 +58,7 @@ function feed(group: KeyedHarnessGroup<Rec, unknown>, steps: readonly Step[]): v
   }
 }
 
-async function uninterrupted(factory: () => OneInputStreamOperator<Rec, unknown>, steps: readonly Step[], end: Step[]): Promise<Result> {
+async function uninterrupted<OUT>(factory: () => OneInputStreamOperator<Rec, OUT>, steps: readonly Step[], end: Step[]): Promise<Result<OUT>> {
   const group = KeyedHarnessGroup.open(factory, { parallelism: 1, keySelector: byKey })
   feed(group, [...steps, ...end])
   const result = { main: sorted(group.output), late: sorted(group.sideOutput(late)) }
@@ -67,7 +67,7 @@ async function uninterrupted(factory: () => OneInputStreamOperator<Rec, unknown>
 }
 
 /** Runs the first `cut` steps at `before` subtasks, snapshots, restores at `after` subtasks, runs the rest. */
-async function interrupted(factory: () => OneInputStreamOperator<Rec, unknown>, steps: readonly Step[], end: Step[], cut: number, before: number, after: number): Promise<Result> {
+async function interrupted<OUT>(factory: () => OneInputStreamOperator<Rec, OUT>, steps: readonly Step[], end: Step[], cut: number, before: number, after: number): Promise<Result<OUT>> {
   const first = KeyedHarnessGroup.open(factory, { parallelism: before, keySelector: byKey })
   feed(first, steps.slice(0, cut))
   const snapshot = first.snapshot(1)
@@ -84,7 +84,7 @@ async function interrupted(factory: () => OneInputStreamOperator<Rec, unknown>, 
   return result
 }
 
-async function checkRestores(name: string, build: (s: KeyedStream<Rec, string>) => DataStream<unknown>, steps: Step[], end: Step[] = [{ kind: 'watermark', watermark: MAX_WATERMARK }]): Promise<void> {
+async function checkRestores<OUT>(name: string, build: (s: KeyedStream<Rec, string>) => DataStream<OUT>, steps: Step[], end: Step[] = [{ kind: 'watermark', watermark: MAX_WATERMARK }]): Promise<void> {
   const factory = operatorFactory(byKey, build)
   const expected = await uninterrupted(factory, steps, end)
   assert.ok(expected.main.length > 10, `${name}: the scenario emits something`)
