@@ -20,11 +20,12 @@ export class FailureInjector {
   /** Failures that fired, in order. */
   readonly fired: string[] = []
 
-  constructor(seed: number, failures: number, recordsPerRun: number) {
+  constructor(seed: number, failures: number, recordsPerRun: number, points: readonly FailurePoint[] = ['record', 'snapshot', 'commit']) {
     const random = seededRandom(seed)
     this.plan = Array.from({ length: failures }, () => {
       const r = random()
-      const point: FailurePoint = r < 0.5 ? 'record' : r < 0.75 ? 'snapshot' : 'commit'
+      const wanted: FailurePoint = r < 0.5 ? 'record' : r < 0.75 ? 'snapshot' : 'commit'
+      const point = points.includes(wanted) ? wanted : points[0]
       const after = point === 'record' ? 1 + Math.floor(random() * recordsPerRun * 0.8) : 1 + Math.floor(random() * 3)
       return { point, after }
     })
