@@ -34,6 +34,7 @@ export class ChainingOutput implements Output<unknown> {
   }
 
   emitWatermark(watermark: number): void {
+    this.metrics.currentInputWatermark = watermark
     try {
       this.operator.processWatermark(watermark)
     } catch (error) {
@@ -78,6 +79,7 @@ export class OperatorOutput implements Output<unknown> {
   }
 
   emitWatermark(watermark: number): void {
+    this.metrics.currentOutputWatermark = watermark
     for (const o of this.main) o.emitWatermark(watermark)
     for (const outputs of this.side.values()) for (const o of outputs) o.emitWatermark(watermark)
   }

@@ -36,9 +36,30 @@ export interface JobExecutionResult {
   restarts: number
 }
 
+/** Where a job is in its life, with Flink's names. */
+export type JobStatus = 'CREATED' | 'RUNNING' | 'RESTARTING' | 'CANCELLING' | 'CANCELED' | 'FINISHED' | 'FAILED'
+
+/** A failure of a job's attempt, kept for the exceptions history. */
+export interface JobFailure {
+  /** Wall-clock time of the failure. */
+  timestamp: number
+  /** The attempt that failed (0 for the first run). */
+  attempt: number
+  error: Error
+  /** Whether the restart strategy restarted the job after it. */
+  restarting: boolean
+}
+
 /** A job running in this process. */
 export interface LocalJob {
   readonly jobId: string
+  readonly graph: JobGraph
+  readonly status: JobStatus
+  /** Wall-clock start and end times; `endTime` is undefined while the job is not terminal. */
+  readonly startTime: number
+  readonly endTime: number | undefined
+  /** Failures of attempts, oldest first. */
+  readonly failures: readonly JobFailure[]
   /** The tasks of the current attempt. */
   readonly tasks: readonly StreamTask[]
   /** The channels of the current attempt, for backpressure figures. */
@@ -48,6 +69,8 @@ export interface LocalJob {
   readonly checkpoints: readonly CheckpointStats[]
   /** Takes a checkpoint now; resolves with where it was stored. */
   triggerCheckpoint(): Promise<CompletedSnapshotHandle>
+  /** Takes a savepoint now (always aligned, self-contained); resolves with where it was stored. */
+  triggerSavepoint(): Promise<CompletedSnapshotHandle>
   cancel(): void
 }
 
@@ -102,6 +125,10 @@ async function loadSnapshot(
 export function startLocalJob(graph: JobGraph, options: LocalJobOptions): LocalJob {
   const jobId = randomUUID()
   const started = performance.now()
+  const startTime = Date.now()
+  let endTime: number | undefined
+  let status: JobStatus = 'CREATED'
+  const failures: JobFailure[] = []
   let attempt: LocalAttempt | undefined
   let cancelled = false
   let attemptFailure: ((error: Error) => void) | undefined
@@ -134,7 +161,24 @@ export function startLocalJob(graph: JobGraph, options: LocalJobOptions): LocalJ
     return undefined
   }
 
-  const result = (async (): Promise<JobExecutionResult> => {
+  const track = (run: Promise<JobExecutionResult>): Promise<JobExecutionResult> =>
+    run.then(
+      (done) => {
+        status = 'FINISHED'
+        endTime = Date.now()
+        return done
+      },
+      (error: unknown) => {
+        status = error instanceof WeirError && error.code === 'JOB_CANCELLED' ? 'CANCELED' : 'FAILED'
+        endTime = Date.now()
+        if (status === 'FAILED' && failures.at(-1)?.error !== error) {
+          failures.push({ timestamp: endTime, attempt: (failures.at(-1)?.attempt ?? -1) + 1, error: error instanceof Error ? error : new Error(String(error)), restarting: false })
+        }
+        throw error
+      },
+    )
+
+  const result = track((async (): Promise<JobExecutionResult> => {
     let restarts = 0
     if (options.restoreFrom) {
       restoreSource = await options.restoreFrom()
@@ -158,6 +202,7 @@ export function startLocalJob(graph: JobGraph, options: LocalJobOptions): LocalJ
         restoredEnumerators: restored?.enumerators,
       })
       const current = attempt
+      if (!cancelled) status = 'RUNNING'
       const failed = new Promise<never>((_, reject) => (attemptFailure = reject))
       failed.catch(() => current.cancel())
       coordinator?.attach({
@@ -184,16 +229,28 @@ export function startLocalJob(graph: JobGraph, options: LocalJobOptions): LocalJ
           throw new WeirError('JOB_CANCELLED', `Job '${graph.jobName}' was cancelled`)
         }
         const decision = options.restartStrategy.onFailure(Date.now())
+        failures.push({ timestamp: Date.now(), attempt: attemptNumber, error: error instanceof Error ? error : new Error(String(error)), restarting: decision.restart })
         if (!decision.restart) throw error
+        status = 'RESTARTING'
         restarts++
         options.log(`job '${graph.jobName}' failed (${(error as Error).message}); restarting in ${decision.delayMs} ms (${options.restartStrategy.describe()})`)
         if (decision.delayMs > 0) await new Promise((r) => setTimeout(r, decision.delayMs))
       }
     }
-  })()
+  })())
 
+  const noCheckpointing = (): Promise<never> => Promise.reject(new WeirError('CHECKPOINTING_DISABLED', 'The job does not take checkpoints: call enableCheckpointing()'))
   return {
     jobId,
+    graph,
+    get status() {
+      return status
+    },
+    startTime,
+    get endTime() {
+      return endTime
+    },
+    failures,
     get tasks() {
       return attempt?.tasks ?? []
     },
@@ -204,10 +261,11 @@ export function startLocalJob(graph: JobGraph, options: LocalJobOptions): LocalJ
     get checkpoints() {
       return coordinator?.history ?? []
     },
-    triggerCheckpoint: () =>
-      coordinator ? coordinator.trigger('checkpoint') : Promise.reject(new WeirError('CHECKPOINTING_DISABLED', 'The job does not take checkpoints: call enableCheckpointing()')),
+    triggerCheckpoint: () => (coordinator ? coordinator.trigger('checkpoint') : noCheckpointing()),
+    triggerSavepoint: () => (coordinator ? coordinator.trigger('savepoint') : noCheckpointing()),
     cancel: () => {
       cancelled = true
+      if (endTime === undefined) status = 'CANCELLING'
       attempt?.cancel()
     },
   }

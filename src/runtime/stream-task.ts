@@ -23,7 +23,7 @@ import { restoreOperator, snapshotOperator } from './operator-state-handles.ts'
 import { Mailbox } from './mailbox.ts'
 import { Signal } from './signal.ts'
 import { TaskProcessingTimeService } from './task-processing-time.ts'
-import { OperatorMetrics } from './operator-metrics.ts'
+import { OperatorMetrics, TaskTimeMetrics, type TaskWaitKind } from './operator-metrics.ts'
 
 /** The channels of one output edge of a subtask, one per downstream subtask it writes to. */
 export interface TaskOutputEdge {
@@ -86,6 +86,7 @@ export class StreamTask {
   private readonly gate: InputGate
   private head!: StreamOperator<unknown>
   private cancelled = false
+  private closed = false
   /** Whether this task told its consumers it is idle. */
   private idle = false
   private lastYield = 0
@@ -93,6 +94,8 @@ export class StreamTask {
   private readonly barriers: BarrierHandler
   /** Identifies the subtask to the coordinator. */
   readonly key: string
+  /** Idle, back-pressured and busy time of this subtask. */
+  readonly time = new TaskTimeMetrics()
 
   constructor(readonly deployment: TaskDeployment) {
     const { vertex, subtaskIndex } = deployment
@@ -144,9 +147,18 @@ export class StreamTask {
       if (this.head instanceof SourceOperator && this.deployment.checkpointing) await this.awaitFinalCheckpoint()
       for (const w of this.writers) w.emitEvent(EndOfPartition.INSTANCE)
       await this.drainAll()
+      this.closed = true
       for (const m of this.members) await m.operator.close()
     } finally {
+      // A snapshot started before a cancel must end before the task does: the next attempt may
+      // clean up what it is still writing.
+      if (this.checkpointInProgress) await this.checkpointInProgress.catch(() => {})
+      this.time.end()
       this.processingTime.shutdown()
+      if (!this.closed) {
+        // Failed or cancelled: release what operators hold (files, connections), ignoring errors.
+        for (const m of this.members) await Promise.resolve().then(() => m.operator.close()).catch(() => {})
+      }
       for (const m of this.members) {
         m.timers?.dispose()
         m.keyedBackend?.dispose()
@@ -325,7 +337,7 @@ export class StreamTask {
       this.checkCancelled()
       if (!this.mailbox.isEmpty) await this.runMails()
       if (this.flag.blocked) this.drainWriters()
-      if (!this.finalCheckpointDone) await this.signal.wait()
+      if (!this.finalCheckpointDone) await this.waitFor('idle')
     }
     // Mails posted with the completion (notifications) run before the task ends.
     if (!this.mailbox.isEmpty) await this.runMails()
@@ -376,7 +388,16 @@ export class StreamTask {
   private async drainAll(): Promise<void> {
     while (!this.drainWriters()) {
       this.checkCancelled()
+      await this.waitFor('backpressured')
+    }
+  }
+
+  private async waitFor(kind: TaskWaitKind): Promise<void> {
+    this.time.beginWait(kind)
+    try {
       await this.signal.wait()
+    } finally {
+      this.time.endWait()
     }
   }
 
@@ -393,7 +414,7 @@ export class StreamTask {
       this.checkCancelled()
       if (!this.mailbox.isEmpty) await this.runMails()
       if (this.flag.blocked && !this.drainWriters()) {
-        await this.signal.wait()
+        await this.waitFor('backpressured')
         continue
       }
       let status
@@ -407,7 +428,7 @@ export class StreamTask {
         this.flushWriters()
         if (this.flag.blocked) continue
         void source.reader.isAvailable().then(() => this.signal.notify())
-        await this.signal.wait()
+        await this.waitFor('idle')
         continue
       }
       await this.maybeYield()
@@ -427,7 +448,7 @@ export class StreamTask {
       if (this.flag.blocked && !this.drainWriters()) {
         const priority = this.gate.pollPriorityBarrier()
         if (priority) this.onDecision(this.barriers.onBarrier(priority.channel, priority.barrier))
-        else await this.signal.wait()
+        else await this.waitFor('backpressured')
         continue
       }
       if (this.pending) {
@@ -444,7 +465,7 @@ export class StreamTask {
         if (this.gate.isEnded()) return
         this.flushWriters()
         if (this.flag.blocked) continue
-        await this.signal.wait()
+        await this.waitFor('idle')
         continue
       }
       this.handle(item, this.gate.lastChannel)
@@ -515,6 +536,7 @@ export class StreamTask {
   }
 
   private advanceWatermark(watermark: number, input: 1 | 2): void {
+    this.members[0].metrics.onInputWatermark(input, watermark, this.isTwoInput())
     try {
       if (this.isTwoInput()) {
         const head = this.head as TwoInputStreamOperator<unknown, unknown, unknown>

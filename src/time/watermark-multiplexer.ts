@@ -76,7 +76,6 @@ export class WatermarkMultiplexer {
 
   private changeIdle(idle: boolean): void {
     if (idle === this.idle) return
-    if (process.env.WEIR_DEBUG) console.log('IDLE', idle, this.parts.size)
     this.idle = idle
     this.setIdle(idle)
   }

@@ -5,7 +5,7 @@ import type { KeyedStateMetaInfo, KeyedStateSnapshot } from '../snapshot.ts'
 import type { HeapState } from './heap-state.ts'
 import type { RestoredState } from './restored-state.ts'
 import { encodeKeyEntry, packKeyGroup, SnapshotScope, type KeyGroupItem, type RawEntry } from './snapshot-codec.ts'
-import type { CopyOnWriteGuard, KeyEntry } from './state-table.ts'
+import { KeyEntry, NamespaceEntry, type CopyOnWriteGuard } from './state-table.ts'
 
 /** What a heap snapshot covers, taken when it begins. */
 export interface HeapSnapshotOptions {
@@ -40,11 +40,13 @@ interface GroupReader {
  *
  * Its content is that of the tables when it began. The tables are not copied then: each table
  * gets a guard, and until the snapshot has written a key group, the first change of an entry in it
- * (or a read that gives out an object the caller may change) first encodes the entry's current
- * content into the snapshot. Flink copies such entries; encoding them is the same work the
- * snapshot would do later anyway, and leaves nothing to copy. Keys emptied meanwhile stay in their
- * group's Map until the snapshot is past the group, so walking the live Map still meets every key
- * of the snapshot in its original order; keys added meanwhile carry the new version and are skipped.
+ * (or a read that gives out an object the caller may change) first hands the entry's current
+ * content to the snapshot. An entry whose values cannot change in place (numbers, strings, TTL
+ * boxes of them) is copied shallowly, as Flink does; one holding lists, maps or objects is encoded
+ * right away instead of deep-copied, which is the work the snapshot would do for it later anyway.
+ * Keys emptied meanwhile stay in their group's Map until the snapshot is past the group, so walking
+ * the live Map still meets every key of the snapshot in its original order; keys added meanwhile
+ * carry the new version and are skipped.
  * The output is therefore the bytes `snapshot()` would have given when the snapshot began.
  */
 export class HeapSnapshotRun implements PendingKeyedSnapshot {
@@ -257,7 +259,8 @@ class RestoredReader implements GroupReader {
  * before the snapshot reached their key group, and the keys emptied meanwhile.
  */
 class TableGuard<V> implements CopyOnWriteGuard<V> {
-  private readonly preserved = new Map<number, Map<KeyIdentity, RawEntry[]>>()
+  /** Per key group and key: the entry's snapshot entries, or a copy of it to encode when the group is written. */
+  private readonly preserved = new Map<number, Map<KeyIdentity, RawEntry[] | KeyEntry<V>>>()
   private readonly kept = new Map<number, Set<KeyIdentity>>()
 
   constructor(
@@ -275,20 +278,34 @@ class TableGuard<V> implements CopyOnWriteGuard<V> {
     // Set first: even when the group is written already or encoding fails, this entry is done with.
     entry.version = this.version
     if (groupIndex < this.run.groupCursor) return
-    const out: RawEntry[] = []
-    try {
-      encodeKeyEntry(groupIndex, keyId, entry, this.state.codec, this.state.namespaceSerializer, this.scope, out)
-    } catch (error) {
-      // The caller is processing a record: its write goes on, the snapshot is what failed.
-      this.run.fail(error)
-      return
+    let kept: RawEntry[] | KeyEntry<V>
+    if (this.immutable(entry)) {
+      // Values nobody can change in place: a shallow copy of the entry is enough, and far cheaper
+      // on the record path than encoding; the step encodes it as it would have the original.
+      kept = copyEntry(entry)
+    } else {
+      const out: RawEntry[] = []
+      try {
+        encodeKeyEntry(groupIndex, keyId, entry, this.state.codec, this.state.namespaceSerializer, this.scope, out)
+      } catch (error) {
+        // The caller is processing a record: its write goes on, the snapshot is what failed.
+        this.run.fail(error)
+        return
+      }
+      kept = out
     }
     let byKey = this.preserved.get(groupIndex)
     if (byKey === undefined) {
       byKey = new Map()
       this.preserved.set(groupIndex, byKey)
     }
-    byKey.set(keyId, out)
+    byKey.set(keyId, kept)
+  }
+
+  private immutable(entry: KeyEntry<V>): boolean {
+    if (entry.voidValue !== undefined && this.state.exposes(entry.voidValue)) return false
+    if (entry.namespaces !== undefined) for (const slot of entry.namespaces.values()) if (this.state.exposes(slot.value)) return false
+    return true
   }
 
   keepsEmpty(groupIndex: number, keyId: KeyIdentity): boolean {
@@ -304,10 +321,11 @@ class TableGuard<V> implements CopyOnWriteGuard<V> {
 
   /** Appends what the entry held when the snapshot began; nothing for a key added since. */
   takePreserved(groupIndex: number, keyId: KeyIdentity, out: RawEntry[]): number {
-    const entries = this.preserved.get(groupIndex)?.get(keyId)
-    if (entries === undefined) return 1
-    for (const entry of entries) out.push(entry)
-    return entries.length === 0 ? 1 : entries.length
+    const kept = this.preserved.get(groupIndex)?.get(keyId)
+    if (kept === undefined) return 1
+    if (kept instanceof KeyEntry) return encodeKeyEntry(groupIndex, keyId, kept, this.state.codec, this.state.namespaceSerializer, this.scope, out)
+    for (const entry of kept) out.push(entry)
+    return kept.length === 0 ? 1 : kept.length
   }
 
   endGroup(groupIndex: number): void {
@@ -325,4 +343,16 @@ class TableGuard<V> implements CopyOnWriteGuard<V> {
     this.kept.clear()
     this.preserved.clear()
   }
+}
+
+/** A copy of an entry that later writes to the original cannot reach: its slots are copied too. */
+function copyEntry<V>(entry: KeyEntry<V>): KeyEntry<V> {
+  const copy = new KeyEntry<V>(entry.key, entry.version)
+  copy.voidValue = entry.voidValue
+  if (entry.namespaces !== undefined) {
+    const namespaces = new Map<KeyIdentity, NamespaceEntry<V>>()
+    for (const [nsId, slot] of entry.namespaces) namespaces.set(nsId, new NamespaceEntry(slot.namespace, slot.value))
+    copy.namespaces = namespaces
+  }
+  return copy
 }
