@@ -1,17 +1,14 @@
 import {
-  KeyedProcessFunction,
-  MapStateDescriptor,
-  Types,
+  TumblingEventTimeWindows,
   WatermarkStrategy,
   numberSource,
+  type AggregateFunction,
   type CheckpointedFunction,
   type Collector,
-  type KeyedProcessContext,
-  type MapState,
-  type OnTimerContext,
-  type RuntimeContext,
+  type ProcessWindowContext,
   type Sink,
   type StreamEnvironment,
+  type TimeWindow,
 } from '../../../src/index.ts'
 import { ExactlyOnceFileSink, type FileCommittable } from '../../../src/connectors/sinks/exactly-once-file-sink.ts'
 import type { FailureInjector } from './failure-injector.ts'
@@ -25,25 +22,12 @@ export interface Event {
 
 const WINDOW_MS = 1000
 
-/** Counts events per key in tumbling event-time windows, in MapState, fired by timers. */
-class WindowCount extends KeyedProcessFunction<number, Event, string> {
-  private counts!: MapState<number, number>
-
-  override open(ctx: RuntimeContext): void {
-    this.counts = ctx.getMapState(new MapStateDescriptor<number, number>('counts', Types.number, Types.number))
-  }
-
-  processElement(event: Event, ctx: KeyedProcessContext<number>): void {
-    const start = Math.floor(event.ts / WINDOW_MS) * WINDOW_MS
-    this.counts.put(start, (this.counts.get(start) ?? 0) + 1)
-    ctx.timerService().registerEventTimeTimer(start + WINDOW_MS - 1)
-  }
-
-  override onTimer(timestamp: number, ctx: OnTimerContext<number>, out: Collector<string>): void {
-    const start = timestamp - WINDOW_MS + 1
-    out.collect(`${ctx.getCurrentKey()},${start},${this.counts.get(start) ?? 0}`)
-    this.counts.remove(start)
-  }
+/** Counts the events of a window, incrementally (one accumulator per key and window). */
+const countEvents: AggregateFunction<Event, number, number> = {
+  createAccumulator: () => 0,
+  add: (_event, count) => count + 1,
+  getResult: (count) => count,
+  merge: (a, b) => a + b,
 }
 
 /** Passes events through; fails where the injector says (on records and during snapshots). */
@@ -77,7 +61,7 @@ function injectingSink(dir: string, injector: FailureInjector | undefined): Sink
   }
 }
 
-/** generator -> failure point -> keyBy -> windowed count (MapState + timers) -> exactly-once file sink. */
+/** generator -> failure point -> keyBy -> tumbling event-time window count -> exactly-once file sink. */
 export function buildWindowedCountJob(env: StreamEnvironment, options: { records: number; out: string; injector?: FailureInjector }): void {
   env
     .fromSource(
@@ -89,7 +73,11 @@ export function buildWindowedCountJob(env: StreamEnvironment, options: { records
     .map(new InjectingMap(options.injector), 'inject')
     .uid('inject')
     .keyBy((e) => e.key)
-    .process(new WindowCount(), 'window-count')
+    .window(TumblingEventTimeWindows.of(WINDOW_MS))
+    .aggregate(countEvents, (key: number, ctx: ProcessWindowContext<TimeWindow>, counts: number[], out: Collector<string>) => {
+      out.collect(`${key},${ctx.window.start},${counts[0]}`)
+    })
+    .name('window-count')
     .uid('window-count')
     .sinkTo(injectingSink(options.out, options.injector), 'sink')
     .uid('sink')
