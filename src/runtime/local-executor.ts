@@ -7,7 +7,7 @@ import type { TaskCheckpointGateway } from './checkpointing/task-checkpoint-gate
 import type { GateChannel } from './io/input-gate.ts'
 import { LocalChannel } from './io/local-channel.ts'
 import { SourceCoordinator } from './source-coordinator.ts'
-import { StreamTask, TaskCancelledError, type TaskOutputEdge } from './stream-task.ts'
+import { StreamTask, TaskCancelledError, type TaskDeployment, type TaskOutputEdge } from './stream-task.ts'
 
 /** Settings of the local runner. */
 export interface LocalExecutorOptions {
@@ -23,7 +23,7 @@ export interface AttemptSetup {
   jobId: string
   attemptNumber: number
   attemptId: string
-  checkpointing: { storage: CheckpointStorage; gateway: TaskCheckpointGateway } | undefined
+  checkpointing: TaskDeployment['checkpointing']
   restored: ReadonlyMap<string, readonly OperatorSubtaskState[]> | undefined
   /** Enumerator states per source uid. */
   restoredEnumerators: ReadonlyMap<string, unknown> | undefined

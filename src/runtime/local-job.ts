@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { CheckpointStorage, CompletedSnapshotHandle, StateFileHandle } from '../checkpoint/checkpoint-storage.ts'
+import { FileSystemCheckpointStorage } from '../checkpoint/filesystem-checkpoint-storage.ts'
 import type { OperatorSubtaskState } from '../checkpoint/operator-subtask-state.ts'
 import { internalPackr } from '../api/serialization/types.ts'
 import { WeirError } from '../errors.ts'
@@ -69,8 +70,17 @@ export interface LocalJob {
   readonly checkpoints: readonly CheckpointStats[]
   /** Takes a checkpoint now; resolves with where it was stored. */
   triggerCheckpoint(): Promise<CompletedSnapshotHandle>
-  /** Takes a savepoint now (always aligned, self-contained); resolves with where it was stored. */
-  triggerSavepoint(): Promise<CompletedSnapshotHandle>
+  /**
+   * Takes a savepoint now (always aligned, self-contained), into `targetDirectory` when given;
+   * resolves with where it was stored.
+   */
+  triggerSavepoint(targetDirectory?: string): Promise<CompletedSnapshotHandle>
+  /**
+   * Stops the job with a savepoint: sources stop, the savepoint is taken, the job ends (its result
+   * resolves). With `drain`, the end of event time is emitted first so every window fires — for a
+   * job that will not be resumed.
+   */
+  stopWithSavepoint(options?: { drain?: boolean; targetDirectory?: string }): Promise<CompletedSnapshotHandle>
   cancel(): void
 }
 
@@ -133,6 +143,13 @@ export function startLocalJob(graph: JobGraph, options: LocalJobOptions): LocalJ
   let cancelled = false
   let attemptFailure: ((error: Error) => void) | undefined
   const storage = options.checkpointing?.storage(jobId)
+  const savepointStorages = new Map<string, CheckpointStorage>()
+  // Savepoints asked for in a directory of their own get a storage writing just there.
+  const savepointStorage = (directory: string): CheckpointStorage => {
+    let s = savepointStorages.get(directory)
+    if (!s) savepointStorages.set(directory, (s = new FileSystemCheckpointStorage(directory, jobId, { savepointDir: directory })))
+    return s
+  }
   let restoreSource: RestoreSource | undefined
   const coordinator =
     options.checkpointing && storage
@@ -145,6 +162,7 @@ export function startLocalJob(graph: JobGraph, options: LocalJobOptions): LocalJ
           0,
           (error) => attemptFailure?.(error),
           (m) => options.log(m),
+          (directory) => savepointStorage(directory),
         )
       : undefined
 
@@ -197,7 +215,7 @@ export function startLocalJob(graph: JobGraph, options: LocalJobOptions): LocalJ
         jobId,
         attemptNumber,
         attemptId: `${jobId.slice(0, 8)}-${attemptNumber}`,
-        checkpointing: coordinator && storage ? { storage, gateway: coordinator } : undefined,
+        checkpointing: coordinator && storage ? { storage, gateway: coordinator, savepointStorage } : undefined,
         restored: restored?.states,
         restoredEnumerators: restored?.enumerators,
       })
@@ -210,6 +228,7 @@ export function startLocalJob(graph: JobGraph, options: LocalJobOptions): LocalJ
           key: t.key,
           isSource: t.isSource,
           triggerCheckpoint: (b) => t.triggerCheckpoint(b),
+          requestStop: (drain) => t.requestStop(drain),
           notifyCheckpointComplete: (id) => t.notifyCheckpointComplete(id),
           notifyCheckpointAborted: (id) => t.notifyCheckpointAborted(id),
         })),
@@ -217,13 +236,13 @@ export function startLocalJob(graph: JobGraph, options: LocalJobOptions): LocalJ
       })
       try {
         await Promise.race([current.done, failed])
-        coordinator?.detach('the job finished')
+        coordinator?.detach('the job finished', true)
         if (coordinator && !options.checkpointing!.settings.retainOnCancellation) await coordinator.discardAll()
         return { jobId, jobName: graph.jobName, durationMs: performance.now() - started, restarts }
       } catch (error) {
         current.cancel()
         await current.done.catch(() => {})
-        coordinator?.detach('the job failed')
+        coordinator?.detach('the job failed', cancelled)
         if (cancelled || (error instanceof TaskCancelledError && !attemptFailure)) {
           if (coordinator && !options.checkpointing!.settings.retainOnCancellation) await coordinator.discardAll()
           throw new WeirError('JOB_CANCELLED', `Job '${graph.jobName}' was cancelled`)
@@ -262,7 +281,9 @@ export function startLocalJob(graph: JobGraph, options: LocalJobOptions): LocalJ
       return coordinator?.history ?? []
     },
     triggerCheckpoint: () => (coordinator ? coordinator.trigger('checkpoint') : noCheckpointing()),
-    triggerSavepoint: () => (coordinator ? coordinator.trigger('savepoint') : noCheckpointing()),
+    triggerSavepoint: (targetDirectory?: string) => (coordinator ? coordinator.trigger('savepoint', targetDirectory) : noCheckpointing()),
+    stopWithSavepoint: (stopOptions: { drain?: boolean; targetDirectory?: string } = {}) =>
+      coordinator ? coordinator.stopWithSavepoint(stopOptions.drain ?? false, stopOptions.targetDirectory) : noCheckpointing(),
     cancel: () => {
       cancelled = true
       if (endTime === undefined) status = 'CANCELLING'

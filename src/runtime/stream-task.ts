@@ -47,7 +47,7 @@ export interface TaskDeployment {
   /** Unique per run of the job. */
   attemptId: string
   /** Set when the job takes checkpoints. */
-  checkpointing: { storage: CheckpointStorage; gateway: TaskCheckpointGateway } | undefined
+  checkpointing: { storage: CheckpointStorage; gateway: TaskCheckpointGateway; savepointStorage: (directory: string) => CheckpointStorage } | undefined
   /** State to restore, per operator uid: the states of every old subtask. */
   restored: ReadonlyMap<string, readonly OperatorSubtaskState[]> | undefined
 }
@@ -87,6 +87,10 @@ export class StreamTask {
   private head!: StreamOperator<unknown>
   private cancelled = false
   private closed = false
+  /** Set on source tasks when the job is stopped with a savepoint. */
+  private stopRequest: { drain: boolean } | undefined
+  /** Set when an upstream task ended because the job was stopped (not drained). */
+  private stoppedUpstream = false
   /** Whether this task told its consumers it is idle. */
   private idle = false
   private lastYield = 0
@@ -143,9 +147,11 @@ export class StreamTask {
       this.restoreChannelState()
       if (this.head instanceof SourceOperator) await this.runSource(this.head)
       else await this.runInputs()
-      for (const m of this.members) await m.operator.finish()
+      // Stopped without drain: the job resumes from the savepoint, so nothing is flushed now.
+      const stopped = this.stopRequest ? !this.stopRequest.drain : this.stoppedUpstream
+      if (!stopped) for (const m of this.members) await m.operator.finish()
       if (this.head instanceof SourceOperator && this.deployment.checkpointing) await this.awaitFinalCheckpoint()
-      for (const w of this.writers) w.emitEvent(EndOfPartition.INSTANCE)
+      for (const w of this.writers) w.emitEvent(stopped ? EndOfPartition.STOPPED : EndOfPartition.INSTANCE)
       await this.drainAll()
       this.closed = true
       for (const m of this.members) await m.operator.close()
@@ -252,6 +258,16 @@ export class StreamTask {
     this.mailbox.put(() => this.performCheckpoint(barrier, 0))
   }
 
+  /**
+   * Coordinator entry point for source tasks: stop reading (the job is being stopped with a
+   * savepoint). With `drain`, the end of event time is emitted first, so every window fires.
+   */
+  requestStop(drain: boolean): void {
+    this.mailbox.put(() => {
+      this.stopRequest = { drain }
+    })
+  }
+
   /** Coordinator entry point: checkpoint `id` is complete (sinks commit now). */
   notifyCheckpointComplete(checkpointId: number): void {
     this.mailbox.put(async () => {
@@ -304,10 +320,11 @@ export class StreamTask {
     const asyncStart = performance.now()
     const head = states[0].state
     const ready = inFlight ? inFlight.then((channels) => void (head.channels = channels)) : Promise.resolve()
+    const storage = barrier.options.targetDirectory ? checkpointing.savepointStorage(barrier.options.targetDirectory) : checkpointing.storage
     void ready.then(() => Promise.all(
       states.map(async ({ uid, state }) => ({
         uid,
-        handle: isEmpty(state) ? undefined : await checkpointing.storage.writeSubtaskState(barrier.checkpointId, barrier.options.kind, uid, this.deployment.subtaskIndex, state),
+        handle: isEmpty(state) ? undefined : await storage.writeSubtaskState(barrier.checkpointId, barrier.options.kind, uid, this.deployment.subtaskIndex, state),
       })),
     )).then(
       (written) => {
@@ -413,6 +430,7 @@ export class StreamTask {
     for (;;) {
       this.checkCancelled()
       if (!this.mailbox.isEmpty) await this.runMails()
+      if (this.stopRequest) return
       if (this.flag.blocked && !this.drainWriters()) {
         await this.waitFor('backpressured')
         continue
@@ -489,10 +507,11 @@ export class StreamTask {
       if (wm !== undefined) this.advanceWatermark(wm, input)
       this.updateIdleness(input)
     } else if (item instanceof EndOfPartition) {
+      if (item.stopped) this.stoppedUpstream = true
       this.recording?.finish(channel)
       const wm = this.gate.onEnd(channel)
       if (wm !== undefined) this.advanceWatermark(wm, input)
-      if (this.isTwoInput() && this.gate.isEnded(input)) {
+      if (this.isTwoInput() && this.gate.isEnded(input) && !this.stoppedUpstream) {
         ;(this.head as TwoInputStreamOperator<unknown, unknown, unknown>).endInput(input)
       }
       this.updateIdleness(input)

@@ -12,6 +12,7 @@ export interface CheckpointTarget {
   readonly key: string
   readonly isSource: boolean
   triggerCheckpoint(barrier: CheckpointBarrier): void
+  requestStop(drain: boolean): void
   notifyCheckpointComplete(checkpointId: number): void
   notifyCheckpointAborted(checkpointId: number): void
 }
@@ -35,6 +36,8 @@ interface PendingCheckpoint {
   timeout: NodeJS.Timeout
   done: { resolve: (h: CompletedSnapshotHandle) => void; reject: (e: unknown) => void }
   promise: Promise<CompletedSnapshotHandle>
+  /** Where this snapshot is written (a savepoint may go to a directory of its own). */
+  storage: CheckpointStorage
 }
 
 const FORMAT_VERSION = 1
@@ -54,6 +57,8 @@ export class CheckpointCoordinator implements TaskCheckpointGateway {
   private readonly sourcesAtEnd = new Set<string>()
   private endWaiters: (() => void)[] = []
   private finalTriggered = false
+  /** What the checkpoint after the end of input is: a plain checkpoint, or the savepoint of a stop. */
+  private finalRequest: { kind: SnapshotKind; targetDirectory: string | undefined; done: Promise<CompletedSnapshotHandle>; resolve: (h: CompletedSnapshotHandle) => void; reject: (e: unknown) => void } | undefined
   /** Every checkpoint of this job, oldest first. */
   readonly history: CheckpointStats[] = []
   readonly completed: CompletedSnapshotHandle[] = []
@@ -68,6 +73,8 @@ export class CheckpointCoordinator implements TaskCheckpointGateway {
     private lastId: number,
     private readonly failJob: (error: Error) => void,
     private readonly log: (message: string) => void,
+    /** Storage of savepoints written to a directory chosen at trigger time. */
+    private readonly savepointStorage: (directory: string) => CheckpointStorage,
   ) {}
 
   /** Starts coordinating a (new) attempt of the job: periodic checkpoints begin. */
@@ -75,12 +82,15 @@ export class CheckpointCoordinator implements TaskCheckpointGateway {
     this.attempt = attempt
     this.sourcesAtEnd.clear()
     this.finalTriggered = false
+    // A stop in progress when the attempt failed is taken up again by the new attempt.
+    if (this.finalRequest) for (const t of attempt.targets) if (t.isSource) t.requestStop(false)
     this.schedule(this.settings.intervalMs)
   }
 
   /** The attempt ended (failed, cancelled or finished): pending checkpoints are abandoned. */
-  detach(reason: string): void {
+  detach(reason: string, final = false): void {
     this.attempt = undefined
+    if (final && this.finalRequest) this.finalRequest.reject(new WeirError('STOP_FAILED', `Job '${this.jobName}' ended before its stop savepoint completed: ${reason}`))
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
     for (const p of [...this.pending.values()]) this.fail(p, reason, false)
@@ -115,8 +125,23 @@ export class CheckpointCoordinator implements TaskCheckpointGateway {
     this.schedule(this.settings.intervalMs)
   }
 
+  /**
+   * Stops the job with a savepoint: sources stop reading (with `drain`, after emitting the end of
+   * event time), the savepoint is taken, then the job ends. Resolves with the savepoint.
+   */
+  stopWithSavepoint(drain: boolean, targetDirectory: string | undefined): Promise<CompletedSnapshotHandle> {
+    if (!this.attempt) return Promise.reject(new WeirError('CHECKPOINT_NOT_POSSIBLE', `Job '${this.jobName}' is not running`))
+    if (this.finalRequest) return this.finalRequest.done
+    let resolve!: (h: CompletedSnapshotHandle) => void
+    let reject!: (e: unknown) => void
+    const done = new Promise<CompletedSnapshotHandle>((res, rej) => ((resolve = res), (reject = rej)))
+    this.finalRequest = { kind: 'savepoint', targetDirectory, done, resolve, reject }
+    for (const t of this.attempt.targets) if (t.isSource) t.requestStop(drain)
+    return done
+  }
+
   /** Triggers a checkpoint or savepoint now; resolves when it is complete. */
-  trigger(kind: SnapshotKind): Promise<CompletedSnapshotHandle> {
+  trigger(kind: SnapshotKind, targetDirectory?: string): Promise<CompletedSnapshotHandle> {
     const attempt = this.attempt
     if (!attempt) return Promise.reject(new WeirError('CHECKPOINT_NOT_POSSIBLE', `Job '${this.jobName}' is not running: no checkpoint can be taken`))
     const id = ++this.lastId
@@ -148,6 +173,7 @@ export class CheckpointCoordinator implements TaskCheckpointGateway {
       timeout: setTimeout(() => this.fail(pending, `expired after ${this.settings.timeoutMs} ms`, true), this.settings.timeoutMs),
       done,
       promise,
+      storage: this.storage,
     }
     this.pending.set(id, pending)
     this.history.push(stats)
@@ -156,7 +182,9 @@ export class CheckpointCoordinator implements TaskCheckpointGateway {
       mode: this.settings.mode,
       // Savepoints are always aligned: they hold no in-flight records, so they can be rescaled.
       unaligned: this.settings.unaligned && this.settings.mode === 'exactly-once' && kind === 'checkpoint',
+      ...(targetDirectory !== undefined ? { targetDirectory } : {}),
     })
+    pending.storage = targetDirectory !== undefined ? this.savepointStorage(targetDirectory) : this.storage
     for (const target of attempt.targets) if (target.isSource) target.triggerCheckpoint(barrier)
     return promise
   }
@@ -176,6 +204,7 @@ export class CheckpointCoordinator implements TaskCheckpointGateway {
     s.asyncMs = Math.max(s.asyncMs, ack.asyncMs)
     s.alignmentMs = Math.max(s.alignmentMs, ack.alignmentMs)
     s.bytes += ack.bytes
+    ;(s.subtasks ??= []).push({ taskKey: ack.taskKey, ackTimestamp: Date.now(), syncMs: ack.syncMs, asyncMs: ack.asyncMs, alignmentMs: ack.alignmentMs, bytes: ack.bytes })
     if (pending.waiting.size === 0) void this.complete(pending)
   }
 
@@ -204,7 +233,8 @@ export class CheckpointCoordinator implements TaskCheckpointGateway {
       try {
         // Earlier checkpoints still pending complete first (their barriers are ahead of this one).
         await Promise.allSettled([...this.pending.values()].map((p) => p.promise))
-        await this.trigger('checkpoint')
+        const handle = await this.trigger(this.finalRequest?.kind ?? 'checkpoint', this.finalRequest?.targetDirectory)
+        this.finalRequest?.resolve(handle)
         const waiters = this.endWaiters
         this.endWaiters = []
         for (const w of waiters) w()
@@ -238,7 +268,7 @@ export class CheckpointCoordinator implements TaskCheckpointGateway {
     }
     let handle: CompletedSnapshotHandle
     try {
-      handle = await this.storage.commit(metadata)
+      handle = await pending.storage.commit(metadata)
     } catch (error) {
       this.fail(pending, `writing its metadata failed: ${(error as Error).message}`, true)
       return
@@ -278,7 +308,7 @@ export class CheckpointCoordinator implements TaskCheckpointGateway {
     pending.stats.failureReason = reason
     this.log(`checkpoint ${pending.id} failed: ${reason}`)
     for (const target of this.attempt?.targets ?? []) target.notifyCheckpointAborted(pending.id)
-    void this.storage.discard(pending.id).catch(() => {})
+    void pending.storage.discard(pending.id).catch(() => {})
     const error = new WeirError('CHECKPOINT_FAILED', `Checkpoint ${pending.id} of job '${this.jobName}' failed: ${reason}`)
     pending.done.reject(error)
     if (counts && this.attempt) {

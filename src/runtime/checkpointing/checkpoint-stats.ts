@@ -18,4 +18,18 @@ export interface CheckpointStats {
   failureReason?: string
   /** Where the completed snapshot is. */
   pointer?: string
+  /** One entry per subtask that acknowledged, in the order they did. */
+  subtasks?: CheckpointSubtaskStats[]
+}
+
+/** What one subtask reported when it acknowledged a checkpoint. */
+export interface CheckpointSubtaskStats {
+  /** The subtask's key: `<vertex id>-<subtask index>`. */
+  taskKey: string
+  /** Wall-clock time of the acknowledgement. */
+  ackTimestamp: number
+  syncMs: number
+  asyncMs: number
+  alignmentMs: number
+  bytes: number
 }

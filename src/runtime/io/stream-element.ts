@@ -34,6 +34,8 @@ export interface CheckpointOptions {
   mode: 'exactly-once' | 'at-least-once'
   /** Barriers overtake in-flight records, which are stored with the checkpoint (exactly-once only). */
   unaligned: boolean
+  /** Savepoints only: the directory to write into instead of the job's default. */
+  targetDirectory?: string
 }
 
 /**
@@ -48,9 +50,15 @@ export class CheckpointBarrier {
   ) {}
 }
 
-/** The upstream subtask has finished: nothing more comes on this channel. */
+/**
+ * The upstream subtask has finished: nothing more comes on this channel. `STOPPED` means the job was
+ * stopped with a savepoint (without drain): downstream operators must not flush at end of input,
+ * since the job resumes from the savepoint later.
+ */
 export class EndOfPartition {
-  static readonly INSTANCE = new EndOfPartition()
+  static readonly INSTANCE = new EndOfPartition(false)
+  static readonly STOPPED = new EndOfPartition(true)
+  private constructor(readonly stopped: boolean) {}
 }
 
 /** Anything a channel carries. */
