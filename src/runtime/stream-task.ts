@@ -604,7 +604,7 @@ export class StreamTask {
 function isEmpty(state: OperatorSubtaskState): boolean {
   return (
     (state.keyed === undefined || state.keyed.keyGroups.size === 0) &&
-    state.operator.states.length === 0 &&
+    state.operator.states.every((s) => (s.kind === 'list' ? s.elements.length === 0 : s.entries.length === 0)) &&
     (state.timers === undefined || state.timers.keyGroups.size === 0) &&
     state.channels === undefined
   )
