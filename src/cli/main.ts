@@ -1,11 +1,24 @@
 import { Command, InvalidArgumentError } from 'commander'
 import { WeirError } from '../errors.ts'
-import { runJob } from './run-command.ts'
+import { LOG_LEVELS, type LogLevel } from '../web/logger.ts'
+import { runJob, type RunOptions } from './run-command.ts'
 
 function positiveInt(value: string): number {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer')
   return n
+}
+
+function port(value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number, 0 to 65535 (0 picks a free one)')
+  return n
+}
+
+function logLevel(value: string): LogLevel {
+  const level = LOG_LEVELS.find((l) => l === value)
+  if (!level) throw new InvalidArgumentError(`must be one of ${LOG_LEVELS.join(', ')}`)
+  return level
 }
 
 /** Builds the `weir` command line. */
@@ -20,7 +33,11 @@ export function createProgram(): Command {
     .option('-p, --parallelism <n>', 'default parallelism of the job', positiveInt)
     .option('-n, --name <name>', 'job name (default: the file name)')
     .option('--no-progress', 'do not print a progress line every second')
-    .action(async (job: string, args: string[], opts: { parallelism?: number; name?: string; progress: boolean }) => {
+    .option('--web', 'serve the REST API, Prometheus metrics and the dashboard while the job runs')
+    .option('--port <n>', 'port of --web (0 picks a free one)', port, 8081)
+    .option('--host <address>', 'address --web listens on', '127.0.0.1')
+    .option('--log-level <level>', `level of the structured logs on stderr (${LOG_LEVELS.join(', ')})`, logLevel, 'info')
+    .action(async (job: string, args: string[], opts: RunOptions) => {
       await runJob(job, args, opts, (line) => console.log(line))
     })
   return program

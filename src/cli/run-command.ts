@@ -1,6 +1,9 @@
 import { basename, extname } from 'node:path'
 import { StreamEnvironment } from '../api/stream-environment.ts'
 import type { LocalJob } from '../runtime/local-job.ts'
+import { createLogger, engineLog, type LogLevel } from '../web/logger.ts'
+import { JobRegistry } from '../web/job-registry.ts'
+import { startWebServer, type WebServer } from '../web/server.ts'
 import { loadJob } from './load-job.ts'
 
 /** Options of `weir run`. */
@@ -8,6 +11,11 @@ export interface RunOptions {
   parallelism?: number
   name?: string
   progress: boolean
+  /** Serve the REST API and dashboard while the job runs. */
+  web?: boolean
+  port?: number
+  host?: string
+  logLevel?: LogLevel
 }
 
 interface OperatorTotals {
@@ -38,7 +46,25 @@ export async function runJob(path: string, args: readonly string[], options: Run
   const env = StreamEnvironment.create(options.parallelism ? { parallelism: options.parallelism } : {})
   await definition.build(env, args)
   const name = options.name ?? basename(path, extname(path))
-  const job = env.executeAsync(name)
+  const logger = createLogger(options.logLevel ?? 'info')
+  const job = env.executeAsync(name, { log: engineLog(logger, { name }) })
+  logger.info({ jobId: job.jobId, job: name, parallelism: env.config.parallelism }, 'job started')
+  let web: { registry: JobRegistry; server: WebServer } | undefined
+  if (options.web) {
+    const registry = new JobRegistry()
+    registry.register(job, { checkpointing: env.config.checkpointing !== undefined })
+    try {
+      const server = await startWebServer(registry, { port: options.port ?? 8081, host: options.host ?? '127.0.0.1', logger })
+      web = { registry, server }
+      logger.info({ url: server.url }, 'web server listening')
+      log(`Web dashboard: ${server.url}/`)
+    } catch (error) {
+      registry.close()
+      job.cancel()
+      await job.result.catch(() => {})
+      throw error
+    }
+  }
   const started = performance.now()
   const first = (): OperatorTotals | undefined => totals(job)[0]
   const timer = options.progress
@@ -50,9 +76,17 @@ export async function runJob(path: string, args: readonly string[], options: Run
     : undefined
   try {
     const result = await job.result
+    logger.info({ jobId: job.jobId, job: name, durationMs: Math.round(result.durationMs), restarts: result.restarts }, 'job finished')
     log(`Job '${name}' finished in ${(result.durationMs / 1000).toFixed(2)} s (parallelism ${env.config.parallelism}).`)
     for (const t of totals(job)) log(`  ${t.name.padEnd(24)} in ${format.format(t.recordsIn).padStart(12)}   out ${format.format(t.recordsOut).padStart(12)}`)
+  } catch (error) {
+    logger.error({ jobId: job.jobId, job: name, status: job.status, err: error }, 'job ended without finishing')
+    throw error
   } finally {
     if (timer) clearInterval(timer)
+    if (web) {
+      await web.server.close()
+      web.registry.close()
+    }
   }
 }

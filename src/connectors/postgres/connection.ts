@@ -98,9 +98,10 @@ export class PostgresSession {
         client = await this.connect()
         return await work(client)
       } catch (error) {
-        if (client && this.client === client && !isTransientPostgresError(error)) {
+        const used = client
+        if (used && this.client === used && !isTransientPostgresError(error)) {
           // A failed statement inside a transaction leaves it aborted: end it so the connection is usable.
-          await client.query('ROLLBACK').catch(() => this.drop(client))
+          await used.query('ROLLBACK').catch(() => this.drop(used))
         }
         if (!isTransientPostgresError(error) || this.signal?.aborted) throw describePostgresError(error, this.where, this.server, undefined)
         if (client) this.drop(client)

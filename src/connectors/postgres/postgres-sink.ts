@@ -328,12 +328,12 @@ class PostgresCommitter implements Committer<PostgresCommittable>, Metered {
 
   async commit(committables: PostgresCommittable[]): Promise<void> {
     const markers = quoteQualified(this.settings.commitTable)
+    if (!this.tableReady && committables.length > 0) {
+      await this.session.run((client) => ensureCommitTable(client, this.settings.commitTable))
+      this.tableReady = true
+    }
     for (const c of committables) {
       const written = await this.session.transaction(async (client) => {
-        if (!this.tableReady) {
-          await ensureCommitTable(client, this.settings.commitTable)
-          this.tableReady = true
-        }
         const marker = await client.query(`INSERT INTO ${markers} (job_id, operator, subtask, checkpoint_id, rows) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`, [
           c.jobId,
           c.operator,
