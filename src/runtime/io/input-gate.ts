@@ -1,10 +1,10 @@
-import type { LocalChannel } from './local-channel.ts'
+import type { InputChannel } from './channel.ts'
 import { CheckpointBarrier, type ChannelItem } from './stream-element.ts'
 import { MIN_WATERMARK } from '../../time/time.ts'
 
 /** One input channel of a task and the operator input it feeds. */
 export interface GateChannel {
-  channel: LocalChannel
+  channel: InputChannel
   inputIndex: 1 | 2
 }
 

@@ -1,4 +1,5 @@
 import type { Signal } from '../signal.ts'
+import type { InputChannel, OutputChannel } from './channel.ts'
 import { RecordBatch, type ChannelItem } from './stream-element.ts'
 
 /**
@@ -6,7 +7,7 @@ import { RecordBatch, type ChannelItem } from './stream-element.ts'
  * a producer that finds it full keeps its batch and waits, which is how backpressure travels upstream.
  * Control events are not counted: they are small and must never be refused.
  */
-export class LocalChannel {
+export class LocalChannel implements InputChannel, OutputChannel {
   private items: ChannelItem[] = []
   private head = 0
   private queuedBatches = 0

@@ -1,4 +1,4 @@
-import type { LocalChannel } from './local-channel.ts'
+import type { OutputChannel } from './channel.ts'
 import { RecordBatch, WatermarkEvent, WatermarkStatusEvent, type ChannelItem } from './stream-element.ts'
 import type { ChannelSelector } from './channel-selector.ts'
 
@@ -20,7 +20,7 @@ export class RecordWriter {
   private stuck = 0
 
   constructor(
-    private readonly channels: LocalChannel[],
+    private readonly channels: OutputChannel[],
     private readonly select: ChannelSelector,
     private readonly batchSize: number,
     private readonly flag: BackpressureFlag,
