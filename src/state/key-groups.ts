@@ -38,8 +38,24 @@ export class KeyGroupRange {
   }
 }
 
+// Hashes of recent string and number keys: a Map lookup is several times cheaper than serializing
+// and hashing, and keyed streams see the same keys again and again (each record is hashed once by
+// the partitioner and once by the keyed operator).
+const hashCache = new Map<string | number, number>()
+const HASH_CACHE_LIMIT = 1 << 16
+
 /** The key group of a key: murmur3 of its canonical bytes, modulo max parallelism. */
 export function keyGroupForKey(key: unknown, maxParallelism: number): number {
+  if (typeof key === 'string' || typeof key === 'number') {
+    let hash = hashCache.get(key)
+    if (hash === undefined) {
+      const length = writeKeyToScratch(key)
+      hash = murmur3_32(scratchKeyBuffer(), 0, length)
+      if (hashCache.size >= HASH_CACHE_LIMIT) hashCache.clear()
+      hashCache.set(key, hash)
+    }
+    return hash % maxParallelism
+  }
   const length = writeKeyToScratch(key)
   return murmur3_32(scratchKeyBuffer(), 0, length) % maxParallelism
 }
