@@ -38,23 +38,37 @@ export class KeyGroupRange {
   }
 }
 
-// Hashes of recent string and number keys: a Map lookup is several times cheaper than serializing
-// and hashing, and keyed streams see the same keys again and again (each record is hashed once by
-// the partitioner and once by the keyed operator).
-const hashCache = new Map<string | number, number>()
-const HASH_CACHE_LIMIT = 1 << 16
+// Key groups of recent string and number keys, per max parallelism: a Map lookup is several times
+// cheaper than serializing and hashing, and keyed streams see the same keys again and again (each
+// record is hashed by the partitioner and again by the keyed operator). Key groups are small
+// integers, which V8 stores unboxed; the 32-bit hashes would not be.
+const groupCaches = new Map<number, Map<string | number, number>>()
+let lastMaxParallelism = -1
+let lastCache = new Map<string | number, number>()
+const CACHE_LIMIT = 1 << 16
+
+function cacheFor(maxParallelism: number): Map<string | number, number> {
+  if (maxParallelism !== lastMaxParallelism) {
+    let cache = groupCaches.get(maxParallelism)
+    if (!cache) groupCaches.set(maxParallelism, (cache = new Map()))
+    lastMaxParallelism = maxParallelism
+    lastCache = cache
+  }
+  return lastCache
+}
 
 /** The key group of a key: murmur3 of its canonical bytes, modulo max parallelism. */
 export function keyGroupForKey(key: unknown, maxParallelism: number): number {
   if (typeof key === 'string' || typeof key === 'number') {
-    let hash = hashCache.get(key)
-    if (hash === undefined) {
+    const cache = cacheFor(maxParallelism)
+    let group = cache.get(key)
+    if (group === undefined) {
       const length = writeKeyToScratch(key)
-      hash = murmur3_32(scratchKeyBuffer(), 0, length)
-      if (hashCache.size >= HASH_CACHE_LIMIT) hashCache.clear()
-      hashCache.set(key, hash)
+      group = murmur3_32(scratchKeyBuffer(), 0, length) % maxParallelism
+      if (cache.size >= CACHE_LIMIT) cache.clear()
+      cache.set(key, group)
     }
-    return hash % maxParallelism
+    return group
   }
   const length = writeKeyToScratch(key)
   return murmur3_32(scratchKeyBuffer(), 0, length) % maxParallelism
