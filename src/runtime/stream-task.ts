@@ -5,13 +5,14 @@ import type { Output } from '../operators/output.ts'
 import { SourceOperator, type SourceCoordinatorGateway } from '../operators/source/source-operator.ts'
 import type { OneInputStreamOperator, OperatorContext, StreamOperator, TwoInputStreamOperator } from '../operators/stream-operator.ts'
 import { keyGroupRangeForSubtask } from '../state/key-groups.ts'
-import type { KeyedStateBackend } from '../state/keyed-state-backend.ts'
+import type { KeyedStateBackend, PendingKeyedSnapshot } from '../state/keyed-state-backend.ts'
+import type { KeyedStateSnapshot } from '../state/snapshot.ts'
 import type { StateBackend } from '../state/state-backend.ts'
 import { HeapTimeServiceManager } from '../time/heap-timer-service.ts'
 import { ChainingOutput, OperatorOutput, WriterOutput, wrapUserError } from './chain-outputs.ts'
 import { createChannelSelector } from './io/channel-selector.ts'
 import { InputGate, type GateChannel } from './io/input-gate.ts'
-import type { LocalChannel } from './io/local-channel.ts'
+import type { OutputChannel } from './io/channel.ts'
 import { RecordWriter, type BackpressureFlag } from './io/record-writer.ts'
 import { CheckpointBarrier, EndOfPartition, RecordBatch, WatermarkEvent, WatermarkStatusEvent, type ChannelItem } from './io/stream-element.ts'
 import type { CheckpointStorage } from '../checkpoint/checkpoint-storage.ts'
@@ -28,7 +29,7 @@ import { OperatorMetrics, TaskTimeMetrics, type TaskWaitKind } from './operator-
 /** The channels of one output edge of a subtask, one per downstream subtask it writes to. */
 export interface TaskOutputEdge {
   edge: JobEdge
-  channels: LocalChannel[]
+  channels: OutputChannel[]
   targetMaxParallelism: number
 }
 
@@ -66,9 +67,23 @@ interface ChainMember {
   operatorBackend: import('../state/operator-state-backend.ts').OperatorStateBackend
   timers: HeapTimeServiceManager | undefined
   metrics: OperatorMetrics
+  /** The keyed snapshot still being serialized, if any. */
+  pendingKeyed?: PendingKeyedSnapshot
 }
 
 const YIELD_EVERY_MS = 10
+/** Entries a snapshot serializes between two turns of the task (about a millisecond of work). */
+const SNAPSHOT_STEP_ENTRIES = 2000
+
+/** A backend allows one pending snapshot: a new checkpoint finishes the previous one's serialization at once. */
+function finishKeyedSnapshot(member: ChainMember): void {
+  const pending = member.pendingKeyed
+  if (!pending) return
+  while (!pending.step(Number.MAX_SAFE_INTEGER)) {
+    // steps until done
+  }
+  member.pendingKeyed = undefined
+}
 
 /**
  * One subtask of a job vertex: a chain of operators driven by a mailbox loop. It reads input batches
@@ -252,6 +267,8 @@ export class StreamTask {
   /** In-flight input records of a restored unaligned checkpoint, processed before anything new. */
   private restoredInputs: { channel: number; batch: RecordBatch }[] = []
   private finalCheckpointDone = false
+  /** Batches an unaligned barrier overtook in a network channel's receiving end: in-flight input of its checkpoint. */
+  private overtaken: { checkpointId: number; channel: number; batches: RecordBatch[] }[] = []
 
   /** Coordinator entry point for source tasks: snapshot now and send the barrier downstream. */
   triggerCheckpoint(barrier: CheckpointBarrier): void {
@@ -293,9 +310,18 @@ export class StreamTask {
     if (!checkpointing) return
     const started = performance.now()
     const states: { uid: string; state: OperatorSubtaskState }[] = []
+    const keyedSnapshots: { state: OperatorSubtaskState; pending: PendingKeyedSnapshot; member: ChainMember }[] = []
     for (const m of this.members) {
       await m.operator.snapshotState(barrier.checkpointId)
-      states.push({ uid: m.node.uid, state: snapshotOperator({ keyed: m.keyedBackend, operator: m.operatorBackend, timers: m.timers }) })
+      // Keyed state is only frozen here (copy on write); it is serialized after the barrier went on.
+      finishKeyedSnapshot(m)
+      const pending = m.keyedBackend?.beginSnapshot()
+      const state = snapshotOperator({ keyed: undefined, operator: m.operatorBackend, timers: m.timers })
+      states.push({ uid: m.node.uid, state })
+      if (pending) {
+        m.pendingKeyed = pending
+        keyedSnapshots.push({ state, pending, member: m })
+      }
     }
     let inFlight: Promise<ChannelState> | undefined
     if (barrier.options.unaligned) {
@@ -308,6 +334,7 @@ export class StreamTask {
       // Read before the barrier but not processed yet: in the snapshot's future, so in-flight data.
       if (this.pending) recording.addConsumed(this.pending.channel, sliceBatch(this.pending.batch, this.pending.next))
       for (const r of this.restoredInputs) recording.addConsumed(r.channel, r.batch)
+      this.addOvertaken(recording, barrier.checkpointId)
       this.recording = recording.isDone ? undefined : recording
       inFlight = recording.done.then((inputs) => {
         if (this.recording === recording) this.recording = undefined
@@ -319,7 +346,8 @@ export class StreamTask {
     const syncMs = performance.now() - started
     const asyncStart = performance.now()
     const head = states[0].state
-    const ready = inFlight ? inFlight.then((channels) => void (head.channels = channels)) : Promise.resolve()
+    const serialized = Promise.all(keyedSnapshots.map((k) => this.serializeInSteps(k.pending, k.member).then((keyed) => void (k.state.keyed = keyed))))
+    const ready = Promise.all([serialized, inFlight ? inFlight.then((channels) => void (head.channels = channels)) : undefined])
     const storage = barrier.options.targetDirectory ? checkpointing.savepointStorage(barrier.options.targetDirectory) : checkpointing.storage
     void ready.then(() => Promise.all(
       states.map(async ({ uid, state }) => ({
@@ -341,6 +369,22 @@ export class StreamTask {
       },
       (error: unknown) => checkpointing.gateway.decline(this.key, barrier.checkpointId, error),
     )
+  }
+
+  /**
+   * Serializes a frozen keyed snapshot a slice at a time, yielding between slices so the task keeps
+   * processing records (their writes are copied on write, away from the snapshot).
+   */
+  private async serializeInSteps(pending: PendingKeyedSnapshot, member: ChainMember): Promise<KeyedStateSnapshot> {
+    while (!pending.step(SNAPSHOT_STEP_ENTRIES)) {
+      if (this.cancelled) {
+        pending.discard()
+        throw new TaskCancelledError(this.name)
+      }
+      await new Promise<void>((resolve) => setImmediate(resolve))
+    }
+    if (member.pendingKeyed === pending) member.pendingKeyed = undefined
+    return pending.result()
   }
 
   /** Keeps the mailbox running (checkpoints still trigger) until a checkpoint covering all input completed. */
@@ -465,7 +509,7 @@ export class StreamTask {
       if (!this.mailbox.isEmpty) await this.runMails()
       if (this.flag.blocked && !this.drainWriters()) {
         const priority = this.gate.pollPriorityBarrier()
-        if (priority) this.onDecision(this.barriers.onBarrier(priority.channel, priority.barrier))
+        if (priority) this.onBarrier(priority.channel, priority.barrier)
         else await this.waitFor('backpressured')
         continue
       }
@@ -501,7 +545,7 @@ export class StreamTask {
       const wm = this.gate.onWatermark(channel, item.watermark)
       if (wm !== undefined) this.advanceWatermark(wm, input)
     } else if (item instanceof CheckpointBarrier) {
-      this.onDecision(this.barriers.onBarrier(channel, item))
+      this.onBarrier(channel, item)
     } else if (item instanceof WatermarkStatusEvent) {
       const wm = this.gate.onStatus(channel, item.idle)
       if (wm !== undefined) this.advanceWatermark(wm, input)
@@ -519,6 +563,18 @@ export class StreamTask {
     }
   }
 
+  private onBarrier(channel: number, barrier: CheckpointBarrier): void {
+    const overtaken = barrier.options.unaligned ? this.deployment.inputs[channel].channel.takeOvertaken?.(barrier.checkpointId) : undefined
+    if (overtaken && overtaken.length > 0) this.overtaken.push({ checkpointId: barrier.checkpointId, channel, batches: overtaken })
+    this.onDecision(this.barriers.onBarrier(channel, barrier))
+  }
+
+  /** Moves the batches barriers of `checkpointId` overtook into its recording (older ones are dropped). */
+  private addOvertaken(recording: InputRecording, checkpointId: number): void {
+    for (const o of this.overtaken) if (o.checkpointId === checkpointId) for (const b of o.batches) recording.addConsumed(o.channel, b)
+    this.overtaken = this.overtaken.filter((o) => o.checkpointId > checkpointId)
+  }
+
   /** Barrier decisions start snapshots; checkpoints run as mails so they await cleanly. */
   private onDecision(decision: BarrierDecision): void {
     if (decision.action === 'abort-and-none' || decision.action === 'abort-and-snapshot') {
@@ -531,7 +587,10 @@ export class StreamTask {
     } else if (decision.action === 'snapshot-unaligned') {
       this.checkpointInProgress = this.performCheckpoint(decision.barrier, 0, decision.pendingChannels)
     } else if (decision.action === 'channel-barrier') {
-      if (this.recording?.checkpointId === decision.checkpointId) this.recording.finish(decision.channel)
+      if (this.recording?.checkpointId === decision.checkpointId) {
+        this.addOvertaken(this.recording, decision.checkpointId)
+        this.recording.finish(decision.channel)
+      }
     }
   }
 

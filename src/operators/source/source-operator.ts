@@ -69,6 +69,14 @@ export class SourceOperator<T> extends AbstractStreamOperator<T> {
         () => clock.now(),
       )
       this.readerOutput = watermarks
+      // A split holds the watermark back from the moment the reader gets it, not from its first
+      // record: a reader busy re-sending restored in-flight records must not look idle meanwhile.
+      const reader = this.reader
+      const addSplits = reader.addSplits.bind(reader)
+      reader.addSplits = (splits) => {
+        for (const split of splits) watermarks.createOutputForSplit(split.splitId)
+        addSplits(splits)
+      }
       if (strategy.generatesWatermarks) {
         const tick = (): void => {
           if (this.ended) return

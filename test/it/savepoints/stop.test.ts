@@ -36,11 +36,30 @@ function openEnded(): Source<number, SourceSplit, null> {
   }
 }
 
+/** The same source, except that it never ends: after its input it waits forever. */
+function neverEnding<T>(source: Source<T, SourceSplit, unknown>): Source<T, SourceSplit, unknown> {
+  return {
+    ...source,
+    boundedness: 'continuous',
+    createReader: (ctx) => {
+      const reader = source.createReader(ctx)
+      return Object.assign(Object.create(reader) as typeof reader, {
+        pollNext: (output: Parameters<typeof reader.pollNext>[0]) => {
+          const status = reader.pollNext(output)
+          return status === 'end' ? ('nothing-available' as const) : status
+        },
+        isAvailable: () => new Promise<void>(() => {}),
+      })
+    },
+  }
+}
+
 /** Counts per 10 s event-time window; the input covers 0-20 s, so without the end of time nothing fires past the watermark. */
 function build(env: StreamEnvironment, out: string): void {
   const strategy = WatermarkStrategy.forMonotonousTimestamps<number>().withTimestampAssigner((n) => n * 10)
   env
-    .fromSource(numberSource(1, 2000, (n) => n, { splits: 2 }), strategy, 'numbers')
+    // Never ending: a bounded input would emit the end of event time when it ends.
+    .fromSource(neverEnding(numberSource(1, 2000, (n) => n, { splits: 2 })), strategy, 'numbers')
     .uid('numbers')
     .union(env.fromSource(openEnded(), strategy, 'open-ended').uid('open-ended'))
     .keyBy((n) => n % 3)
