@@ -20,7 +20,7 @@ import { CountTrigger } from '../time/windows/triggers/count-trigger.ts'
 import { CountEvictor } from '../time/windows/evictors/count-evictor.ts'
 import { JobGraphError } from '../errors.ts'
 
-type NumericField<T> = { [F in keyof T]: T[F] extends number ? F : never }[keyof T]
+type NumericField<T> = { [F in keyof T]: T[F] extends number ? F : never }[keyof T] | (T extends readonly unknown[] ? number : never)
 
 function aggregateBy<T>(field: PropertyKey | undefined, pick: (a: number, b: number) => number, name: string): (a: T, b: T) => T {
   if (field === undefined) return (a, b) => pick(a as number, b as number) as T

@@ -20,6 +20,7 @@ import {
   type PendingKeyedSnapshot,
 } from '../keyed-state-backend.ts'
 import { deserializeKey, keyIdentity, type KeyIdentity } from '../key-serialization.ts'
+import { describeSerializer, migrateKeyedStateEntries, resolveKeyedStateCompatibility } from '../serializer-compatibility.ts'
 import type { KeyedStateMetaInfo, KeyedStateSnapshot } from '../snapshot.ts'
 import { systemTimeProvider, type TtlTimeProvider } from '../ttl.ts'
 import { HeapAggregatingState } from './heap-aggregating-state.ts'
@@ -165,11 +166,16 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
     return state
   }
 
-  /** Moves a restored state's entries into a live state, once its serializers are known to fit. */
+  /**
+   * Moves a restored state's entries into a live state, once its serializers are known to read
+   * them; entries written with an older layout are migrated on the way.
+   */
   private bind(state: AnyHeapState, restored: RestoredState): void {
-    checkCompatible(state.metaInfo(), restored.meta)
+    const migration = resolveKeyedStateCompatibility(restored.meta, state.serializers())
     const now = this.clock.now()
-    for (const [groupIndex, entries] of restored.groups) state.restoreGroup(groupIndex, entries, now)
+    for (const [groupIndex, entries] of restored.groups) {
+      state.restoreGroup(groupIndex, migration === null ? entries : migrateKeyedStateEntries(restored.meta.kind, entries, migration), now)
+    }
     this.restored.delete(restored.name)
   }
 
@@ -338,7 +344,7 @@ function sameSerializer(a: SerializerSnapshot, b: SerializerSnapshot): boolean {
   return a.id === b.id && a.version === b.version
 }
 
-/** Refuses to read a state's bytes with serializers other than those that wrote them. */
+/** Refuses to merge snapshots of one state written with different serializers (they cannot be one checkpoint). */
 function checkCompatible(current: KeyedStateMetaInfo, restored: KeyedStateMetaInfo): void {
   const pairs: [string, SerializerSnapshot | undefined, SerializerSnapshot | undefined][] = [
     [current.kind === 'map' ? 'map value' : 'value', current.valueSerializer, restored.valueSerializer],
@@ -349,14 +355,10 @@ function checkCompatible(current: KeyedStateMetaInfo, restored: KeyedStateMetaIn
     if (mine === undefined && theirs === undefined) continue
     if (mine === undefined || theirs === undefined || !sameSerializer(mine, theirs)) {
       throw new StateError(
-        `State '${current.name}': the snapshot was written with ${role} serializer ${describe(theirs)}, but the state now uses ${describe(mine)}`,
+        `State '${current.name}': the snapshot was written with ${role} serializer ${describeSerializer(theirs)}, but the state now uses ${describeSerializer(mine)}`,
       )
     }
   }
-}
-
-function describe(serializer: SerializerSnapshot | undefined): string {
-  return serializer === undefined ? 'none' : `'${serializer.id}' (version ${serializer.version})`
 }
 
 /** A state created without a namespace serializer has nothing in a non-void namespace. */

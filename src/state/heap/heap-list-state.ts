@@ -3,6 +3,7 @@ import { Types } from '../../api/serialization/types.ts'
 import { StateError } from '../../errors.ts'
 import type { ListStateDescriptor } from '../descriptors.ts'
 import type { InternalListState } from '../keyed-state-backend.ts'
+import type { KeyedStateSerializers } from '../serializer-compatibility.ts'
 import type { KeyedStateMetaInfo } from '../snapshot.ts'
 import { HeapState, type HeapStateEnv } from './heap-state.ts'
 import { corruptPayload, isBytesAndTime, type PayloadCodec } from './snapshot-codec.ts'
@@ -25,6 +26,10 @@ export class HeapListState<N, T> extends HeapState<N, unknown[]> implements Inte
 
   metaInfo(): KeyedStateMetaInfo {
     return this.buildMetaInfo(this.elementSerializer)
+  }
+
+  serializers(): KeyedStateSerializers {
+    return { value: this.elementSerializer as TypeSerializer<unknown>, namespace: this.namespaceSerializer }
   }
 
   get(): T[] {

@@ -3,6 +3,7 @@ import { Types } from '../../api/serialization/types.ts'
 import type { MapStateDescriptor } from '../descriptors.ts'
 import type { InternalMapState } from '../keyed-state-backend.ts'
 import { keyIdentity, type KeyIdentity } from '../key-serialization.ts'
+import type { KeyedStateSerializers } from '../serializer-compatibility.ts'
 import type { KeyedStateMetaInfo } from '../snapshot.ts'
 import { HeapState, type HeapStateEnv } from './heap-state.ts'
 import { corruptPayload, isMapPayloadEntry, type PayloadCodec } from './snapshot-codec.ts'
@@ -40,6 +41,10 @@ export class HeapMapState<N, UK, UV> extends HeapState<N, UserMap<UK, UV>> imple
 
   metaInfo(): KeyedStateMetaInfo {
     return this.buildMetaInfo(this.valueSerializer, this.keySerializer)
+  }
+
+  serializers(): KeyedStateSerializers {
+    return { value: this.valueSerializer as TypeSerializer<unknown>, mapKey: this.keySerializer as TypeSerializer<unknown>, namespace: this.namespaceSerializer }
   }
 
   get(key: UK): UV | undefined {

@@ -2,6 +2,7 @@ import { snapshotOf, type TypeSerializer } from '../../api/serialization/type-se
 import type { StateDescriptor, StateKind } from '../descriptors.ts'
 import { VOID_NAMESPACE, type Namespaced } from '../keyed-state-backend.ts'
 import { deserializeKey, keyIdentity, type KeyIdentity } from '../key-serialization.ts'
+import type { KeyedStateSerializers } from '../serializer-compatibility.ts'
 import type { KeyedStateMetaInfo } from '../snapshot.ts'
 import type { TtlTimeProvider } from '../ttl.ts'
 import type { KeyContext } from './key-context.ts'
@@ -53,6 +54,9 @@ export abstract class HeapState<N, V> implements Namespaced<N> {
   }
 
   abstract metaInfo(): KeyedStateMetaInfo
+
+  /** The serializers a restore checks the snapshot's against. */
+  abstract serializers(): KeyedStateSerializers
 
   protected buildMetaInfo(valueSerializer: TypeSerializer<unknown>, mapKeySerializer?: TypeSerializer<unknown>): KeyedStateMetaInfo {
     const meta: KeyedStateMetaInfo = {

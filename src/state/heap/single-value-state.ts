@@ -1,6 +1,7 @@
 import type { TypeSerializer } from '../../api/serialization/type-serializer.ts'
 import type { StateDescriptor } from '../descriptors.ts'
 import type { KeyIdentity } from '../key-serialization.ts'
+import type { KeyedStateSerializers } from '../serializer-compatibility.ts'
 import type { KeyedStateMetaInfo } from '../snapshot.ts'
 import { HeapState, type HeapStateEnv } from './heap-state.ts'
 import { corruptPayload, isBytesAndTime, type PayloadCodec } from './snapshot-codec.ts'
@@ -26,6 +27,10 @@ export abstract class SingleValueHeapState<N, T> extends HeapState<N, T | TtlVal
 
   metaInfo(): KeyedStateMetaInfo {
     return this.buildMetaInfo(this.serializer)
+  }
+
+  serializers(): KeyedStateSerializers {
+    return { value: this.serializer as TypeSerializer<unknown>, namespace: this.namespaceSerializer }
   }
 
   /** Primitives cannot be changed in place; `TtlValue`s are replaced, never changed. */

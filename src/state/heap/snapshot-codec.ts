@@ -2,7 +2,6 @@ import type { TypeSerializer } from '../../api/serialization/type-serializer.ts'
 import { internalPackr } from '../../api/serialization/types.ts'
 import { StateError } from '../../errors.ts'
 import { serializeKey, type KeyIdentity } from '../key-serialization.ts'
-import type { KeyedStateMetaInfo } from '../snapshot.ts'
 import type { KeyEntry } from './state-table.ts'
 
 /**

@@ -6,6 +6,7 @@ import type { OperatorStateBackend } from '../operator-state-backend.ts'
 import type { OperatorListMode, OperatorStateEntry, OperatorStateSnapshot } from '../snapshot.ts'
 import type { BroadcastState, ListState } from '../state.ts'
 import { StateError } from '../../errors.ts'
+import { checkSerializerCompatibility } from '../serializer-compatibility.ts'
 import { HeapBroadcastState } from './broadcast-state.ts'
 import { OperatorListState } from './operator-list-state.ts'
 import { redistributeOperatorState, type RestoredOperatorState } from './redistribution.ts'
@@ -55,10 +56,10 @@ export class DefaultOperatorStateBackend implements OperatorStateBackend {
     const restored = this.pending.get(name)
     if (restored !== undefined) {
       if (restored.kind !== 'broadcast') throw new StateError(`Operator state '${name}' was restored as a ${modeName(restored.mode)}; it cannot be read as a broadcast state`)
-      checkRestoredSerializer(name, 'key', restored.keySerializer, keySerializer)
-      checkRestoredSerializer(name, 'value', restored.valueSerializer, valueSerializer)
+      const readKey = restoredReader(name, 'key', restored.keySerializer, keySerializer)
+      const readValue = restoredReader(name, 'value', restored.valueSerializer, valueSerializer)
       restored.entries.forEach(([keyBytes, valueBytes], i) => {
-        state.put(deserialize(name, keySerializer, keyBytes, `key of entry ${i}`), deserialize(name, valueSerializer, valueBytes, `value of entry ${i}`))
+        state.put(deserialize(name, readKey, keyBytes, `key of entry ${i}`), deserialize(name, readValue, valueBytes, `value of entry ${i}`))
       })
       this.pending.delete(name)
     }
@@ -125,8 +126,8 @@ export class DefaultOperatorStateBackend implements OperatorStateBackend {
     if (restored !== undefined) {
       if (restored.kind !== 'list') throw new StateError(`Operator state '${name}' was restored as a broadcast state; it cannot be read as a ${modeName(mode)}`)
       if (restored.mode !== mode) throw new StateError(`Operator state '${name}' was restored as a ${modeName(restored.mode)}; it cannot be read as a ${modeName(mode)}`)
-      checkRestoredSerializer(name, 'element', restored.serializer, serializer)
-      elements = restored.elements.map((bytes, i) => deserialize(name, serializer, bytes, `element ${i}`))
+      const read = restoredReader(name, 'element', restored.serializer, serializer)
+      elements = restored.elements.map((bytes, i) => deserialize(name, read, bytes, `element ${i}`))
       this.pending.delete(name)
     }
     const state = new OperatorListState<T>(name, mode, serializer, elements)
@@ -150,20 +151,25 @@ function checkSameSerializer(name: string, role: string, registered: TypeSeriali
   }
 }
 
-function checkRestoredSerializer(name: string, role: string, stored: SerializerSnapshot, serializer: TypeSerializer<unknown>): void {
-  if (stored.id !== serializer.id) {
-    throw new StateError(`Operator state '${name}' was written with ${role} serializer '${stored.id}' but is read with '${serializer.id}'`)
-  }
-  // There is no migration path between layouts yet, so a version change cannot read the old bytes.
-  if (stored.version !== serializer.version) {
-    throw new StateError(`Operator state '${name}' was written with ${role} serializer '${stored.id}' version ${stored.version} but is read with version ${serializer.version}`)
+/** How to read a restored state's bytes: as they are, or migrated from an older layout; throws when neither works. */
+function restoredReader<T>(name: string, role: string, stored: SerializerSnapshot, serializer: TypeSerializer<T>): (bytes: Uint8Array) => T {
+  const migration = checkSerializerCompatibility(`Operator state '${name}'`, role, stored, serializer)
+  if (migration !== null) return migration.read
+  return (bytes) => {
+    try {
+      return serializer.deserialize(bytes)
+    } catch (cause) {
+      throw new StateError(`Operator state '${name}': serializer '${serializer.id}' could not read the ${role}: ${String(cause)}`, { cause })
+    }
   }
 }
 
-function deserialize<T>(name: string, serializer: TypeSerializer<T>, bytes: Uint8Array, what: string): T {
+function deserialize<T>(name: string, read: (bytes: Uint8Array) => T, bytes: Uint8Array, what: string): T {
   try {
-    return serializer.deserialize(bytes)
+    return read(bytes)
   } catch (cause) {
-    throw new StateError(`Operator state '${name}': serializer '${serializer.id}' could not read the ${what}: ${String(cause)}`, { cause })
+    // Migration and read errors name the state and serializer already; this adds which element.
+    if (cause instanceof StateError) throw new StateError(`${cause.message} (${what})`, { cause: cause.cause })
+    throw new StateError(`Operator state '${name}': could not read the ${what}: ${String(cause)}`, { cause })
   }
 }
