@@ -69,12 +69,12 @@ export class SourceOperator<T> extends AbstractStreamOperator<T> {
         () => clock.now(),
       )
       this.readerOutput = watermarks
-      // A split holds the watermark back from the moment the reader gets it, not from its first
-      // record: a reader busy re-sending restored in-flight records must not look idle meanwhile.
+      // A reader holding splits is not idle before its first record: it may be busy re-sending
+      // restored in-flight records, which must not turn late meanwhile.
       const reader = this.reader
       const addSplits = reader.addSplits.bind(reader)
       reader.addSplits = (splits) => {
-        for (const split of splits) watermarks.createOutputForSplit(split.splitId)
+        for (const split of splits) watermarks.splitAssigned(split.splitId)
         addSplits(splits)
       }
       if (strategy.generatesWatermarks) {

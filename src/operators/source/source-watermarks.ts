@@ -21,6 +21,8 @@ export class SourceWatermarks<T> implements ReaderOutput<T> {
   private readonly parts = new Map<string, SplitPart<T>>()
   private readonly multiplexer: WatermarkMultiplexer
   private main: SplitPart<T> | undefined
+  /** Splits assigned to the reader and not released (finished) yet. */
+  private readonly held = new Set<string>()
 
   constructor(
     private readonly strategy: WatermarkStrategy<T>,
@@ -58,7 +60,13 @@ export class SourceWatermarks<T> implements ReaderOutput<T> {
     return (this.parts.get(splitId) ?? this.createPart(splitId)).sourceOutput
   }
 
+  /** The reader was given a split: until it is released the reader is not idle for lack of records. */
+  splitAssigned(splitId: string): void {
+    this.held.add(splitId)
+  }
+
   releaseOutputForSplit(splitId: string): void {
+    this.held.delete(splitId)
     this.parts.delete(splitId)
     this.multiplexer.unregister(splitId)
   }
@@ -66,6 +74,6 @@ export class SourceWatermarks<T> implements ReaderOutput<T> {
   /** Called every watermark interval: periodic generators emit, idle inputs are detected. */
   onPeriodicEmit(): void {
     for (const part of this.parts.values()) part.generator.onPeriodicEmit(part.output)
-    this.multiplexer.markIdleIfEmpty()
+    if (this.held.size === 0) this.multiplexer.markIdleIfEmpty()
   }
 }
