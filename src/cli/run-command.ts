@@ -47,23 +47,22 @@ export async function runJob(path: string, args: readonly string[], options: Run
   await definition.build(env, args)
   const name = options.name ?? basename(path, extname(path))
   const logger = createLogger(options.logLevel ?? 'info')
-  const job = env.executeAsync(name, { log: engineLog(logger, { name }) })
-  logger.info({ jobId: job.jobId, job: name, parallelism: env.config.parallelism }, 'job started')
+  // The server starts before the job, so a busy job cannot slow its start down.
   let web: { registry: JobRegistry; server: WebServer } | undefined
   if (options.web) {
     const registry = new JobRegistry()
-    registry.register(job, { checkpointing: env.config.checkpointing !== undefined })
     try {
-      const server = await startWebServer(registry, { port: options.port ?? 8081, host: options.host ?? '127.0.0.1', logger })
-      web = { registry, server }
-      logger.info({ url: server.url }, 'web server listening')
-      log(`Web dashboard: ${server.url}/`)
+      web = { registry, server: await startWebServer(registry, { port: options.port ?? 8081, host: options.host ?? '127.0.0.1', logger }) }
     } catch (error) {
       registry.close()
-      job.cancel()
-      await job.result.catch(() => {})
       throw error
     }
+  }
+  const job = env.executeAsync(name, { log: engineLog(logger, { name }) })
+  logger.info({ jobId: job.jobId, job: name, parallelism: env.config.parallelism }, 'job started')
+  if (web) {
+    web.registry.register(job, { checkpointing: env.config.checkpointing !== undefined })
+    log(`Web dashboard: ${web.server.url}/`)
   }
   const started = performance.now()
   const first = (): OperatorTotals | undefined => totals(job)[0]
@@ -80,7 +79,9 @@ export async function runJob(path: string, args: readonly string[], options: Run
     log(`Job '${name}' finished in ${(result.durationMs / 1000).toFixed(2)} s (parallelism ${env.config.parallelism}).`)
     for (const t of totals(job)) log(`  ${t.name.padEnd(24)} in ${format.format(t.recordsIn).padStart(12)}   out ${format.format(t.recordsOut).padStart(12)}`)
   } catch (error) {
-    logger.error({ jobId: job.jobId, job: name, status: job.status, err: error }, 'job ended without finishing')
+    const fields = { jobId: job.jobId, job: name, status: job.status, err: error }
+    if (job.status === 'CANCELED') logger.warn(fields, 'job cancelled')
+    else logger.error(fields, 'job failed')
     throw error
   } finally {
     if (timer) clearInterval(timer)

@@ -9,9 +9,20 @@ import { MetricsSampler, type SamplerOptions } from './metrics/sampler.ts'
 export interface SnapshotOperation {
   readonly triggerId: string
   readonly kind: 'checkpoint' | 'savepoint'
-  /** Cancel the job once the savepoint completed (Flink's `cancel-job`). */
-  readonly cancelJob: boolean
   result: AsyncOperationResult
+}
+
+/** What to do with a savepoint, as Flink's savepoint and stop requests say it. */
+export interface SavepointRequest {
+  /** Where the savepoint goes (a directory); the job's savepoint directory when absent. */
+  targetDirectory?: string
+  /** Cancel the job once the savepoint completed (Flink's `cancel-job`). */
+  cancelJob?: boolean
+  /**
+   * Stop the job with the savepoint (Flink's stop): sources stop first, so nothing is processed
+   * after it; with `drain`, the end of event time is emitted so every window fires.
+   */
+  stop?: { drain: boolean }
 }
 
 /** How a job was registered. */
@@ -55,6 +66,9 @@ export class JobRegistry {
   /** Makes a job visible to the API. */
   register(job: LocalJob, options: RegistrationOptions = {}): RegisteredJob {
     const entry: RegisteredJob = { job, options, operations: new Map() }
+    // A job cancelled through the API must not crash a process that never awaits its result; the
+    // failure stays visible in the job's state and exceptions, and to whoever awaits `result`.
+    job.result.catch(() => {})
     this.jobs.set(job.jobId, entry)
     this.sampler.sample()
     return entry
@@ -79,7 +93,7 @@ export class JobRegistry {
    * Starts a checkpoint or savepoint and returns the operation to poll. A trigger id given again
    * returns the first operation, so a client may retry a request safely.
    */
-  trigger(entry: RegisteredJob, kind: 'checkpoint' | 'savepoint', options: { triggerId?: string; cancelJob?: boolean } = {}): SnapshotOperation {
+  trigger(entry: RegisteredJob, kind: 'checkpoint' | 'savepoint', options: { triggerId?: string } & SavepointRequest = {}): SnapshotOperation {
     const existing = options.triggerId === undefined ? undefined : entry.operations.get(options.triggerId)
     if (existing) return existing
     const { job } = entry
@@ -92,17 +106,21 @@ export class JobRegistry {
     const operation: SnapshotOperation = {
       triggerId: options.triggerId ?? randomUUID(),
       kind,
-      cancelJob: options.cancelJob ?? false,
       result: { status: { id: 'IN_PROGRESS' }, operation: null },
     }
-    const promise = kind === 'savepoint' ? job.triggerSavepoint() : job.triggerCheckpoint()
+    const promise =
+      kind === 'checkpoint'
+        ? job.triggerCheckpoint()
+        : options.stop
+          ? job.stopWithSavepoint({ drain: options.stop.drain, targetDirectory: options.targetDirectory })
+          : job.triggerSavepoint(options.targetDirectory)
     // The coordinator records the new checkpoint in its history as it triggers it.
     const stats = job.checkpoints.at(-1)
     const checkpointId = stats && stats.kind === kind && stats.status === 'in-progress' ? stats.id : null
     promise.then(
       (handle) => {
         operation.result = { status: { id: 'COMPLETED' }, operation: { checkpointId: handle.checkpointId, location: handle.pointer, failureCause: null } }
-        if (operation.cancelJob) job.cancel()
+        if (options.cancelJob) job.cancel()
       },
       (error: unknown) => {
         const e = error instanceof Error ? error : new Error(String(error))

@@ -20,4 +20,5 @@ export function engineLog(logger: Logger, job: { name: string }): (message: stri
   return (message) => child.warn(message)
 }
 
+/** pino's logger, as the web server and `weir run` use it. */
 export type { Logger }

@@ -74,10 +74,20 @@ function limit(query: Record<string, string | undefined>, fallback: number): num
 }
 
 /** Engine refusals (job not running, checkpointing off) are conflicts with the job's state. */
-function trigger(ctx: RouteContext, kind: 'checkpoint' | 'savepoint'): { requestId: string } {
+function trigger(ctx: RouteContext, kind: 'checkpoint' | 'savepoint' | 'stop'): { requestId: string } {
   const entry = jobOf(ctx.registry, ctx.params.jobId)
+  const body = ctx.body as { triggerId?: string; targetDirectory?: string; cancelJob?: boolean; drain?: boolean }
   try {
-    const op = ctx.registry.trigger(entry, kind, { triggerId: ctx.body.triggerId as string | undefined, cancelJob: ctx.body.cancelJob as boolean | undefined })
+    const op =
+      kind === 'checkpoint'
+        ? ctx.registry.trigger(entry, 'checkpoint', { triggerId: body.triggerId })
+        : ctx.registry.trigger(entry, 'savepoint', {
+            triggerId: body.triggerId,
+            targetDirectory: body.targetDirectory,
+            cancelJob: body.cancelJob,
+            stop: kind === 'stop' ? { drain: body.drain ?? false } : undefined,
+          })
+    if (kind !== 'checkpoint') ctx.request.log.info({ jobId: entry.job.jobId, triggerId: op.triggerId, stop: kind === 'stop', targetDirectory: body.targetDirectory }, 'savepoint requested')
     return { requestId: op.triggerId }
   } catch (error) {
     if (error instanceof WeirError) throw new ApiError(409, `${error.code}: ${error.message}`)
@@ -313,6 +323,19 @@ export const routes: RouteSpec[] = [
     response: s.triggerResponseSchema,
     errors: { 400: BAD_BODY, 404: NOT_FOUND_JOB, 409: 'The job is not running or does not take checkpoints' },
     handler: (ctx) => trigger(ctx, 'savepoint'),
+  },
+  {
+    method: 'POST',
+    url: '/jobs/:jobId/stop',
+    operationId: 'stopJobWithSavepoint',
+    summary: 'Stops the job with a savepoint (optionally draining it); poll GET /jobs/{jobId}/savepoints/{requestId}',
+    tag: 'savepoints',
+    params: s.jobParams,
+    body: s.stopBody,
+    status: 202,
+    response: s.triggerResponseSchema,
+    errors: { 400: BAD_BODY, 404: NOT_FOUND_JOB, 409: 'The job is not running or does not take checkpoints' },
+    handler: (ctx) => trigger(ctx, 'stop'),
   },
   {
     method: 'GET',

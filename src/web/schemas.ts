@@ -66,12 +66,26 @@ export const checkpointTriggerBody: JsonSchema = {
   additionalProperties: false,
 }
 
+const TARGET_DIRECTORY = { type: 'string', minLength: 1, maxLength: 4096, description: "Directory the savepoint is written to; the job's savepoint directory when absent" }
+
 /** Body of `POST /jobs/{jobId}/savepoints`. */
 export const savepointTriggerBody: JsonSchema = {
   type: 'object',
   properties: {
     triggerId: TRIGGER_ID,
+    targetDirectory: TARGET_DIRECTORY,
     cancelJob: bool('Cancel the job once the savepoint completed (default false)'),
+  },
+  additionalProperties: false,
+}
+
+/** Body of `POST /jobs/{jobId}/stop`. */
+export const stopBody: JsonSchema = {
+  type: 'object',
+  properties: {
+    triggerId: TRIGGER_ID,
+    targetDirectory: TARGET_DIRECTORY,
+    drain: bool('Emit the end of event time first, so every window fires: for a job that will not be resumed (default false)'),
   },
   additionalProperties: false,
 }
