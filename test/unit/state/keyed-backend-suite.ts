@@ -1581,6 +1581,7 @@ type WorkloadDescriptors = ReturnType<typeof workloadDescriptors>
 function openWorkload(backend: KeyedStateBackend, d: WorkloadDescriptors) {
   return {
     backend,
+    d,
     v: backend.getValueState(d.v),
     vn: backend.getValueState(d.vn, windowSerializer),
     vt: backend.getValueState(d.vt),
@@ -1748,7 +1749,7 @@ function randomOp(next: () => number, keySpace: number): Op {
       return (w) => {
         if (variant < 50) {
           let visited = 0
-          w.backend.applyToAllKeys(VOID_NAMESPACE, w.v.descriptor, () => {
+          w.backend.applyToAllKeys(VOID_NAMESPACE, w.d.v, () => {
             visited++
             const counter = w.v.value()
             if (counter !== undefined && counter.n % 2 === 0) w.v.clear()
