@@ -72,7 +72,29 @@ export class MeteredInstances<I extends Metered> {
   }
 }
 
-/** The UTF-8 size of a string, without encoding it when it is plain ASCII-sized. */
-export function utf8Length(text: string): number {
-  return Buffer.byteLength(text, 'utf8')
+/**
+ * About how many bytes a decoded row or record took on the wire, for byte counters where the client
+ * hides the raw size: string lengths, 8 per number, and so on. Cheap enough for every record.
+ */
+export function approximateSize(value: unknown): number {
+  switch (typeof value) {
+    case 'string':
+      return value.length
+    case 'number':
+    case 'bigint':
+      return 8
+    case 'boolean':
+      return 1
+    case 'object': {
+      if (value === null) return 0
+      if (value instanceof Uint8Array) return value.byteLength
+      if (value instanceof Date) return 8
+      let size = 0
+      if (Array.isArray(value)) for (const v of value) size += approximateSize(v)
+      else for (const k in value) size += approximateSize((value as Record<string, unknown>)[k])
+      return size
+    }
+    default:
+      return 0
+  }
 }

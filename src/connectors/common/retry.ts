@@ -4,7 +4,7 @@ import { WeirError } from '../../errors.ts'
 export interface RetryOptions {
   /** Delay before the first retry; default 100 ms. */
   initialDelayMs?: number
-  /** Upper bound of the delay; default 5000 ms. */
+  /** Upper bound of the delay; default 2000 ms. */
   maxDelayMs?: number
   /** Gives up once the operation has been failing this long; default 60000 ms. */
   giveUpAfterMs?: number
@@ -15,7 +15,7 @@ export type RetrySettings = Required<RetryOptions>
 
 /** Fills in the defaults and rejects settings that cannot work. */
 export function retrySettings(options: RetryOptions | undefined, where: string): RetrySettings {
-  const settings = { initialDelayMs: 100, maxDelayMs: 5000, giveUpAfterMs: 60_000, ...options }
+  const settings = { initialDelayMs: 100, maxDelayMs: 2000, giveUpAfterMs: 60_000, ...options }
   for (const [name, value] of Object.entries(settings)) {
     if (!(typeof value === 'number' && value >= 0 && Number.isFinite(value))) {
       throw new WeirError('INVALID_CONFIG', `${where}: retry.${name} must be a non-negative number, got ${String(value)}`)

@@ -56,7 +56,7 @@ export abstract class BufferedSplitReader<T, Split extends MaybeFailedSplit, P> 
 
   constructor(
     /** Records buffered ahead at most; fetch loops wait when it is full. */
-    private readonly capacity: number,
+    protected readonly capacity: number,
     /** Records emitted per `pollNext` at most. */
     private readonly batch: number,
   ) {}
@@ -123,7 +123,7 @@ export abstract class BufferedSplitReader<T, Split extends MaybeFailedSplit, P> 
     this.wakeData()
   }
 
-  snapshotState(): Split[] {
+  snapshotState(_checkpointId?: number): Split[] {
     return [...this.splits.values()].map((s) => this.copySplit(s))
   }
 
@@ -139,16 +139,7 @@ export abstract class BufferedSplitReader<T, Split extends MaybeFailedSplit, P> 
     return this.closing.signal.aborted
   }
 
-  /** Buffers a fetched record, waiting first while the buffer is full. */
-  protected async offer(splitId: string, value: T, timestamp: number | undefined, position: P, bytes: number): Promise<void> {
-    while (this.buffered >= this.capacity && !this.closed) await new Promise<void>((resolve) => this.spaceWaiters.push(resolve))
-    this.queue.push({ splitId, value, timestamp, position, bytes })
-    this.metrics.recordsIn++
-    this.metrics.bytesIn += bytes
-    this.wakeData()
-  }
-
-  /** Buffers a record without waiting: for fetch loops that check `hasSpace` before each fetch. */
+  /** Buffers a fetched record. Fetch loops call `waitForSpace` before each fetch, so the buffer overshoots by one fetch at most. */
   protected offerNow(splitId: string, value: T, timestamp: number | undefined, position: P, bytes: number): void {
     this.queue.push({ splitId, value, timestamp, position, bytes })
     this.metrics.recordsIn++
@@ -208,7 +199,6 @@ export interface DiscoveryState<Split> {
  */
 export class DiscoveringSplitEnumerator<Split extends MaybeFailedSplit> implements SplitEnumerator<Split, DiscoveryState<Split>> {
   private state: DiscoveryState<Split>
-  private readonly readers = new Set<number>()
   private closed = false
 
   constructor(
@@ -254,9 +244,7 @@ export class DiscoveringSplitEnumerator<Split extends MaybeFailedSplit> implemen
     for (const split of splits) this.context.assignSplit(split, subtask)
   }
 
-  addReader(subtask: number): void {
-    this.readers.add(subtask)
-  }
+  addReader(): void {}
 
   snapshotState(): DiscoveryState<Split> {
     return { discovered: this.state.discovered, unassigned: [...this.state.unassigned] }

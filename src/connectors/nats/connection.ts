@@ -1,6 +1,7 @@
-import { connect, type NatsConnection } from '@nats-io/transport-node'
+import type { NatsConnection } from '@nats-io/transport-node'
 import { WeirError } from '../../errors.ts'
 import { messageOf, withRetry, type RetrySettings } from '../common/retry.ts'
+import { loadNats } from './library.ts'
 
 /** Where and how to reach NATS. */
 export interface NatsConnectionOptions {
@@ -39,9 +40,10 @@ function isAuthFailure(error: unknown): boolean {
  */
 export async function connectNats(options: NatsConnectionOptions, where: string, retry: RetrySettings, signal?: AbortSignal): Promise<NatsConnection> {
   const servers = typeof options.servers === 'string' ? [options.servers] : [...options.servers]
+  const { transport } = await loadNats()
   return withRetry(
     () =>
-      connect({
+      transport.connect({
         servers,
         user: options.user,
         pass: options.pass,

@@ -1,10 +1,11 @@
-import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamPublishOptions } from '@nats-io/jetstream'
-import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node'
+import type { JetStreamClient, JetStreamPublishOptions } from '@nats-io/jetstream'
+import type { NatsConnection } from '@nats-io/transport-node'
 import type { Committer, Sink, SinkWriter, SinkWriterContext } from '../../api/connector/sink.ts'
 import { WeirError } from '../../errors.ts'
 import { MeteredInstances, newMetrics, type ConnectorMetrics, type Metered } from '../common/metrics.ts'
 import { Backoff, messageOf, retrySettings, sleep, type RetryOptions, type RetrySettings } from '../common/retry.ts'
 import { checkNatsOptions, connectNats, describeServers, type NatsConnectionOptions } from './connection.ts'
+import { loadNats, type NatsLibrary } from './library.ts'
 
 /** What the sink promises. */
 export type DeliveryGuarantee = 'exactly-once' | 'at-least-once'
@@ -49,6 +50,8 @@ export interface JetStreamCommittable {
 }
 
 const encoder = new TextEncoder()
+/** A publish not acknowledged by then is retried (safe with ids); long waits only delay recovery after a server restart. */
+const PUBLISH_TIMEOUT_MS = 2000
 
 /**
  * Publishes records to NATS JetStream. Exactly-once works in two phases as the design's sinks do:
@@ -129,7 +132,7 @@ interface SinkSettings<T> {
 
 /** One publishing connection, opened lazily, with retried, windowed publishing. */
 class Publisher {
-  private connection: Promise<{ nc: NatsConnection; js: JetStreamClient }> | undefined
+  private connection: Promise<{ lib: NatsLibrary; nc: NatsConnection; js: JetStreamClient }> | undefined
 
   constructor(
     private readonly settings: SinkSettings<unknown>,
@@ -138,12 +141,13 @@ class Publisher {
     private readonly signal: AbortSignal,
   ) {}
 
-  connect(): Promise<{ nc: NatsConnection; js: JetStreamClient }> {
-    this.connection ??= connectNats(this.settings.connection, this.where, this.settings.retry, this.signal).then((nc) => {
+  connect(): Promise<{ lib: NatsLibrary; nc: NatsConnection; js: JetStreamClient }> {
+    this.connection ??= connectNats(this.settings.connection, this.where, this.settings.retry, this.signal).then(async (nc) => {
+      const lib = await loadNats()
       void (async () => {
         for await (const status of nc.status()) if (status.type === 'reconnect') this.metrics.reconnects++
       })()
-      return { nc, js: jetstream(nc) }
+      return { lib, nc, js: lib.jetstream.jetstream(nc, { timeout: PUBLISH_TIMEOUT_MS }) }
     })
     this.connection.catch(() => (this.connection = undefined))
     return this.connection
@@ -154,8 +158,8 @@ class Publisher {
    * protect against a re-commit.
    */
   async checkSubject(subject: string, exactlyOnce: boolean): Promise<void> {
-    const { nc } = await this.connect()
-    const jsm = await jetstreamManager(nc, { checkAPI: false })
+    const { nc, lib } = await this.connect()
+    const jsm = await lib.jetstream.jetstreamManager(nc, { checkAPI: false, timeout: PUBLISH_TIMEOUT_MS })
     let stream: string
     try {
       stream = await jsm.streams.find(subject)
@@ -182,13 +186,13 @@ class Publisher {
     let next = 0
     let failed: number[] = []
     let lastError: unknown
-    const publishOne = async (js: JetStreamClient, index: number): Promise<void> => {
+    const publishOne = async ({ js, lib }: { js: JetStreamClient; lib: NatsLibrary }, index: number): Promise<void> => {
       const m = messages[index]
-      const options: Partial<JetStreamPublishOptions> = { timeout: 5000 }
+      const options: Partial<JetStreamPublishOptions> = { timeout: PUBLISH_TIMEOUT_MS }
       const id = idOf(index)
       if (id !== undefined) options.msgID = id
       if (m.headers) {
-        const h = natsHeaders()
+        const h = lib.transport.headers()
         for (const [k, v] of m.headers) h.append(k, v)
         options.headers = h
       }
@@ -205,14 +209,14 @@ class Publisher {
     }
     let pending: number[] = messages.map((_, i) => i)
     for (;;) {
-      const { js } = await this.connect()
+      const clients = await this.connect()
       next = 0
       const worker = async (): Promise<void> => {
-        while (next < pending.length) await publishOne(js, pending[next++])
+        while (next < pending.length) await publishOne(clients, pending[next++])
       }
       await Promise.all(Array.from({ length: Math.min(this.settings.maxInFlight, pending.length) }, worker))
       if (failed.length === 0) return
-      if (lastError instanceof JetStreamApiError && !/no responders|timeout|not available|503/i.test(lastError.message)) {
+      if (lastError instanceof clients.lib.jetstream.JetStreamApiError && !/no responders|timeout|not available|503/i.test(lastError.message)) {
         throw new WeirError('SINK_WRITE_FAILED', `${this.where}: the server rejected a message: ${lastError.message}`, { cause: lastError })
       }
       const delay = backoff.next()

@@ -1,4 +1,4 @@
-import { AckPolicy, DeliverPolicy, JetStreamApiError, jetstream, jetstreamManager, type ConsumerConfig, type ConsumerInfo, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream'
+import type { ConsumerConfig, ConsumerInfo, JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream'
 import type { NatsConnection } from '@nats-io/transport-node'
 import type { Boundedness, Source, SourceReaderContext, SourceSplit, SplitEnumerator, SplitEnumeratorContext } from '../../api/connector/source.ts'
 import { WeirError } from '../../errors.ts'
@@ -7,6 +7,7 @@ import { Backoff, messageOf, retrySettings, sleep, type RetryOptions, type Retry
 import { BufferedSplitReader } from '../common/split-reader.ts'
 import { StaticSplitEnumerator } from '../sources/sequence-source.ts'
 import { checkNatsOptions, connectNats, describeServers, type NatsConnectionOptions } from './connection.ts'
+import { loadedNats, loadNats, type NatsLibrary } from './library.ts'
 
 /** One stream to read, optionally narrowed to the subjects matching `filter`. */
 export interface JetStreamStreamSpec {
@@ -67,6 +68,7 @@ export interface JetStreamSplit extends SourceSplit {
 }
 
 const decoder = new TextDecoder()
+const API_TIMEOUT_MS = 1500
 
 function defaultDeserialize<T>(message: JetStreamMessage): T {
   return JSON.parse(decoder.decode(message.data)) as T
@@ -111,6 +113,8 @@ export class JetStreamSource<T> implements Source<T, JetStreamSplit, JetStreamSp
       throw new WeirError('INVALID_CONFIG', `${where}: start.sequence must be an integer >= 1, got ${start.sequence}`)
     }
     this.boundedness = options.bounded ? 'bounded' : 'continuous'
+    // The client refuses shorter pull requests.
+    if (options.fetchExpiresMs !== undefined && options.fetchExpiresMs < 1000) throw new WeirError('INVALID_CONFIG', `${where}: fetchExpiresMs must be at least 1000, got ${options.fetchExpiresMs}`)
     const fetchBatch = positiveInt(options.fetchBatch, 512, 'fetchBatch', where)
     this.settings = {
       connection: options,
@@ -166,6 +170,7 @@ interface ReaderSettings<T> {
 
 /** The client side of a connection: shared by the splits of one reader. */
 interface Clients {
+  lib: NatsLibrary
   nc: NatsConnection
   jsm: JetStreamManager
   js: JetStreamClient
@@ -211,9 +216,18 @@ export class JetStreamReader<T> extends BufferedSplitReader<T, JetStreamSplit, n
         throw new WeirError('READER_CLOSED', `${this.where}: closed`)
       }
       void (async () => {
-        for await (const status of nc.status()) if (status.type === 'reconnect') this.metrics.reconnects++
+        for await (const status of nc.status()) {
+          if (status.type !== 'reconnect' && status.type !== 'disconnect') continue
+          if (status.type === 'reconnect') this.metrics.reconnects++
+          // A pull request in flight is lost with the connection (and its consumer may be gone with
+          // the server): end it now rather than wait for its watchdog; the loop makes a new one.
+          for (const stop of this.stops) stop()
+        }
       })()
-      return { nc, jsm: await jetstreamManager(nc, { checkAPI: false }), js: jetstream(nc) }
+      // Short API timeouts: a request sent while the server is still starting gets no answer, and the
+      // retry should not wait long for that.
+      const lib = await loadNats()
+      return { lib, nc, jsm: await lib.jetstream.jetstreamManager(nc, { checkAPI: false, timeout: API_TIMEOUT_MS }), js: lib.jetstream.jetstream(nc, { timeout: API_TIMEOUT_MS }) }
     })
     // A failed first connect must not stick: the next try connects again.
     this.clients.catch(() => (this.clients = undefined))
@@ -224,12 +238,12 @@ export class JetStreamReader<T> extends BufferedSplitReader<T, JetStreamSplit, n
    * Checks the stream exists and fixes the split's start and (bounded) stop sequences. Writes into
    * the held split: nothing of it was emitted yet, so its position is still the start.
    */
-  private async resolve(split: JetStreamSplit, jsm: JetStreamManager): Promise<void> {
+  private async resolve(split: JetStreamSplit, { jsm, lib }: Clients): Promise<void> {
     let info
     try {
       info = await jsm.streams.info(split.stream)
     } catch (error) {
-      if (!split.validated && error instanceof JetStreamApiError && /stream not found/i.test(error.message)) {
+      if (!split.validated && error instanceof lib.jetstream.JetStreamApiError && /stream not found/i.test(error.message)) {
         throw new WeirError('UNKNOWN_STREAM', `${this.where}: stream '${split.stream}' does not exist`, { cause: error })
       }
       throw error
@@ -243,6 +257,7 @@ export class JetStreamReader<T> extends BufferedSplitReader<T, JetStreamSplit, n
 
   private async createConsumer(clients: Clients, split: JetStreamSplit, from: { sequence: number; time: number | undefined }): Promise<ConsumerInfo> {
     const name = `weir_${Math.random().toString(36).slice(2, 10)}${Date.now().toString(36)}`
+    const { AckPolicy, DeliverPolicy, JetStreamApiError } = clients.lib.jetstream
     const config: Partial<ConsumerConfig> = {
       name,
       ack_policy: AckPolicy.None,
@@ -291,7 +306,7 @@ export class JetStreamReader<T> extends BufferedSplitReader<T, JetStreamSplit, n
       try {
         clients = await this.connection()
         if (!resolved) {
-          await this.resolve(held, clients.jsm)
+          await this.resolve(held, clients)
           resolved = true
           cursor = { sequence: held.nextSequence, time: held.startTime }
           if (bounded && cursor.sequence > held.stopSequence) return this.endSplit(splitId)
@@ -347,6 +362,8 @@ export class JetStreamReader<T> extends BufferedSplitReader<T, JetStreamSplit, n
       } catch (error) {
         if (this.closed) return
         if (error instanceof WeirError) throw error
+        const InvalidArgumentError = loadedNats()?.transport.InvalidArgumentError
+        if (InvalidArgumentError && error instanceof InvalidArgumentError) throw new WeirError('INVALID_CONFIG', `${this.where}: ${error.message}`, { cause: error })
         void this.deleteConsumer(clients, consumer)
         const delay = backoff.next()
         if (delay === undefined) {

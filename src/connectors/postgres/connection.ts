@@ -1,4 +1,4 @@
-import pg from 'pg'
+import type pg from 'pg'
 import { WeirError } from '../../errors.ts'
 import type { ConnectorMetrics } from '../common/metrics.ts'
 import { Backoff, isNetworkError, messageOf, sleep, type RetrySettings } from '../common/retry.ts'
@@ -70,7 +70,9 @@ export class PostgresSession {
     if (this.client) return this.client
     this.connecting ??= (async () => {
       const config = typeof this.options === 'string' ? { connectionString: this.options } : this.options
-      const client = new pg.Client({ connectionTimeoutMillis: 5000, ...config })
+      // Loaded on first use, so that importing Weir does not load every connector's client.
+      const { Client } = await import('pg')
+      const client = new Client({ connectionTimeoutMillis: 5000, ...config })
       // A broken connection reports here (and on its next query); it is replaced on the next use.
       client.on('error', () => {
         if (this.client === client) this.client = undefined
@@ -137,13 +139,10 @@ export class PostgresSession {
 
 /** Quotes a possibly schema-qualified name: `a.b` becomes `"a"."b"`. */
 export function quoteQualified(name: string): string {
-  return name
-    .split('.')
-    .map((part) => pg.escapeIdentifier(part))
-    .join('.')
+  return name.split('.').map(quoteIdent).join('.')
 }
 
-/** Quotes one identifier. */
+/** Quotes one identifier, as PostgreSQL's quote_ident does (double quotes doubled). */
 export function quoteIdent(name: string): string {
-  return pg.escapeIdentifier(name)
+  return `"${name.replace(/"/g, '""')}"`
 }

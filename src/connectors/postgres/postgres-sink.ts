@@ -1,7 +1,7 @@
 import type pg from 'pg'
 import type { Committer, Sink, SinkWriter, SinkWriterContext } from '../../api/connector/sink.ts'
 import { WeirError } from '../../errors.ts'
-import { MeteredInstances, newMetrics, type ConnectorMetrics, type Metered } from '../common/metrics.ts'
+import { approximateSize, MeteredInstances, newMetrics, type ConnectorMetrics, type Metered } from '../common/metrics.ts'
 import { retrySettings, type RetryOptions, type RetrySettings } from '../common/retry.ts'
 import { describePostgres, PostgresSession, quoteIdent, quoteQualified, type PostgresConnectionOptions } from './connection.ts'
 
@@ -263,6 +263,7 @@ class PostgresWriter<T> implements SinkWriter<T, PostgresCommittable>, Metered {
     const row = this.settings.toValues(value)
     this.rows.push(row)
     this.metrics.recordsIn++
+    this.metrics.bytesIn += approximateSize(row)
     if (this.settings.guarantee === 'at-least-once' && this.rows.length >= this.settings.batchSize) this.writeBuffered()
   }
 
