@@ -6,6 +6,9 @@
  *
  * Run: node --import tsx bench/heap-snapshot.ts [keys] [stepSize]
  */
+import { PerformanceObserver, performance, type PerformanceEntry } from 'node:perf_hooks'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { internalPackr, Types } from '../src/api/serialization/types.ts'
 import { MapStateDescriptor, ValueStateDescriptor } from '../src/state/descriptors.ts'
 import { HeapKeyedStateBackend } from '../src/state/heap/index.ts'
@@ -24,6 +27,25 @@ const userKeys = Array.from({ length: MAP_ENTRIES }, (_, i) => `u${i}`)
 
 function ms(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e6
+}
+
+// Collections are forced between phases so one phase's garbage is not charged to the next.
+setFlagsFromString('--expose-gc')
+const collect = runInNewContext('gc') as () => void
+
+// Pauses of the collector, to tell them apart from the snapshot's own work in the longest step.
+const gcPauses: PerformanceEntry[] = []
+new PerformanceObserver((list) => gcPauses.push(...list.getEntries())).observe({ entryTypes: ['gc'] })
+const flushObserver = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 50))
+
+function gcWithin(start: number, end: number): number {
+  let total = 0
+  for (const pause of gcPauses) {
+    const from = Math.max(start, pause.startTime)
+    const to = Math.min(end, pause.startTime + pause.duration)
+    if (to > from) total += to - from
+  }
+  return total
 }
 
 function newBackend(): HeapKeyedStateBackend {
@@ -48,48 +70,68 @@ function sameBytes(a: KeyedStateSnapshot, b: Map<number, Uint8Array>): boolean {
 interface Run {
   pauseMs: number
   stepsMs: number
-  maxStepMs: number
   steps: number
+  longest: { ms: number; start: number; end: number }
+  gcMs: number
   snapshot: KeyedStateSnapshot
 }
 
 /** Begins a snapshot and steps it to the end, calling `between` after each step as a task would process records. */
-function runSnapshot(backend: KeyedStateBackend, between?: () => void): Run {
+async function runSnapshot(backend: KeyedStateBackend, between?: () => void): Promise<Run> {
+  collect()
   const begin = process.hrtime.bigint()
   const pending: PendingKeyedSnapshot = backend.beginSnapshot()
   const pauseMs = ms(begin)
   let stepsMs = 0
-  let maxStepMs = 0
   let steps = 0
+  let longest = { ms: 0, start: 0, end: 0 }
+  const windows: [number, number][] = []
   for (;;) {
-    const start = process.hrtime.bigint()
+    const start = performance.now()
     const done = pending.step(STEP)
-    const took = ms(start)
-    stepsMs += took
-    if (took > maxStepMs) maxStepMs = took
+    const end = performance.now()
+    windows.push([start, end])
+    stepsMs += end - start
+    if (end - start > longest.ms) longest = { ms: end - start, start, end }
     steps++
     if (done) break
     between?.()
   }
-  return { pauseMs, stepsMs, maxStepMs, steps, snapshot: pending.result() }
+  await flushObserver()
+  const gcMs = windows.reduce((total, [start, end]) => total + gcWithin(start, end), 0)
+  return { pauseMs, stepsMs, steps, longest, gcMs, snapshot: pending.result() }
+}
+
+/** The synchronous pause alone, begun and discarded repeatedly: the median. */
+function medianPause(backend: KeyedStateBackend): number {
+  const pauses: number[] = []
+  for (let i = 0; i < 21; i++) {
+    const start = process.hrtime.bigint()
+    const pending = backend.beginSnapshot()
+    pauses.push(ms(start))
+    pending.discard()
+  }
+  return pauses.sort((a, b) => a - b)[10]
 }
 
 function report(label: string, run: Run, baselineMs: number | undefined): void {
   const total = run.pauseMs + run.stepsMs
-  console.log(`${label}`)
+  const longestGc = gcWithin(run.longest.start, run.longest.end)
+  console.log(label)
   console.log(`  beginSnapshot() pause   ${run.pauseMs.toFixed(3)} ms`)
-  console.log(`  steps of ${STEP}          ${run.stepsMs.toFixed(1)} ms total in ${run.steps} steps, longest ${run.maxStepMs.toFixed(2)} ms`)
+  console.log(`  all steps (of ${STEP})    ${run.stepsMs.toFixed(1)} ms in ${run.steps} steps, of which garbage collection ${run.gcMs.toFixed(1)} ms`)
+  console.log(`  longest step            ${run.longest.ms.toFixed(1)} ms, of which garbage collection ${longestGc.toFixed(1)} ms`)
   console.log(`  pause / total           ${((run.pauseMs / total) * 100).toFixed(4)} %`)
   console.log(`  snapshot size           ${(bytesOf(run.snapshot) / 1e6).toFixed(1)} MB`)
   if (baselineMs !== undefined) {
-    console.log(`  plain loop (baseline)   ${baselineMs.toFixed(1)} ms; engine / baseline ${(total / baselineMs).toFixed(2)}`)
+    console.log(`  plain loop (baseline)   ${baselineMs.toFixed(1)} ms; engine total / baseline ${(total / baselineMs).toFixed(2)}`)
   }
 }
 
 /** Plain Maps per key group, filled with the same keys: what a hand-written program would hold. */
-function plainGroups<V>(value: (i: number) => V): Map<string, V>[] {
+function plainGroups<V>(value: (i: number) => V, count = KEYS): Map<string, V>[] {
   const groups = Array.from({ length: MAX_PARALLELISM }, () => new Map<string, V>())
-  for (let i = 0; i < KEYS; i++) groups[keyGroupForKey(keys[i], MAX_PARALLELISM)].set(keys[i], value(i))
+  for (let i = 0; i < count; i++) groups[keyGroupForKey(keys[i], MAX_PARALLELISM)].set(keys[i], value(i))
   return groups
 }
 
@@ -122,6 +164,7 @@ function plainMapSnapshot(groups: Map<string, Map<string, number>>[]): Map<numbe
 }
 
 function time<T>(fn: () => T): [T, number] {
+  collect()
   const start = process.hrtime.bigint()
   const result = fn()
   return [result, ms(start)]
@@ -136,26 +179,52 @@ function hotPath(backend: HeapKeyedStateBackend, state: { value(): number | unde
   return ops / ms(start) / 1e3
 }
 
-function valueBench(): void {
-  const backend = newBackend()
-  const count = backend.getValueState(new ValueStateDescriptor<number>('count', Types.number))
-  for (let i = 0; i < KEYS; i++) {
+function fillValues(backend: HeapKeyedStateBackend, count: number) {
+  const state = backend.getValueState(new ValueStateDescriptor<number>('count', Types.number))
+  for (let i = 0; i < count; i++) {
     backend.setCurrentKey(keys[i])
-    count.update(i)
+    state.update(i)
   }
+  return state
+}
+
+function fillMaps(backend: HeapKeyedStateBackend, count: number) {
+  const state = backend.getMapState(new MapStateDescriptor<string, number>('map', Types.string, Types.number))
+  for (let i = 0; i < count; i++) {
+    backend.setCurrentKey(keys[i])
+    for (let j = 0; j < MAP_ENTRIES; j++) state.put(userKeys[j], i + j)
+  }
+  return state
+}
+
+/** Runs the code paths on a small backend first, so the measured runs are compiled. */
+async function warmUp(): Promise<void> {
+  const backend = newBackend()
+  fillValues(backend, 20_000)
+  fillMaps(backend, 20_000)
+  for (let i = 0; i < 3; i++) {
+    await runSnapshot(backend)
+    backend.snapshot()
+    plainValueSnapshot(plainGroups((i) => i, 20_000))
+    plainMapSnapshot(plainGroups((i) => new Map(userKeys.map((userKey, j) => [userKey, i + j])), 20_000))
+  }
+  backend.dispose()
+}
+
+async function valueBench(): Promise<void> {
+  const backend = newBackend()
+  const count = fillValues(backend, KEYS)
   const groups = plainGroups((i) => i)
-  // Warm both paths once, then measure.
-  runSnapshot(backend)
-  plainValueSnapshot(groups)
-  const [, syncMs] = time(() => backend.snapshot())
   const [plain, baselineMs] = time(() => plainValueSnapshot(groups))
-  const run = runSnapshot(backend)
+  const [, syncMs] = time(() => backend.snapshot())
+  const run = await runSnapshot(backend)
   report(`ValueState<number>, ${KEYS.toLocaleString('en')} keys`, run, baselineMs)
+  console.log(`  beginSnapshot() median of 21: ${medianPause(backend).toFixed(3)} ms`)
   console.log(`  snapshot() at once      ${syncMs.toFixed(1)} ms; same bytes as the plain loop: ${sameBytes(run.snapshot, plain) ? 'yes' : 'NO'}`)
 
   // 100 updates of random keys between steps, as records would arrive: copy-on-write at work.
   let offset = 0
-  const busy = runSnapshot(backend, () => {
+  const busy = await runSnapshot(backend, () => {
     hotPath(backend, count, 100, offset)
     offset += 100
   })
@@ -163,31 +232,28 @@ function valueBench(): void {
 
   const ops = 2_000_000
   hotPath(backend, count, ops, 1)
+  collect()
   const idle = hotPath(backend, count, ops, 2)
   const pending = backend.beginSnapshot()
   const during = hotPath(backend, count, ops, 3)
   while (!pending.step(Number.POSITIVE_INFINITY));
+  collect()
   const after = hotPath(backend, count, ops, 4)
-  console.log(`  hot path setCurrentKey + value() + update(): ${idle.toFixed(2)} M ops/s no snapshot, ${during.toFixed(2)} during one (first touch of an entry encodes it), ${after.toFixed(2)} after it`)
+  console.log(`  hot path setCurrentKey + value() + update(): ${idle.toFixed(2)} M ops/s with no snapshot, ${during.toFixed(2)} during one, ${after.toFixed(2)} after it`)
   backend.dispose()
 }
 
-function mapBench(): void {
+async function mapBench(): Promise<void> {
   const backend = newBackend()
-  const map = backend.getMapState(new MapStateDescriptor<string, number>('map', Types.string, Types.number))
-  for (let i = 0; i < KEYS; i++) {
-    backend.setCurrentKey(keys[i])
-    for (let j = 0; j < MAP_ENTRIES; j++) map.put(userKeys[j], i + j)
-  }
+  const map = fillMaps(backend, KEYS)
   const groups = plainGroups((i) => new Map(userKeys.map((userKey, j) => [userKey, i + j])))
-  runSnapshot(backend)
-  plainMapSnapshot(groups)
   const [plain, baselineMs] = time(() => plainMapSnapshot(groups))
-  const run = runSnapshot(backend)
+  const run = await runSnapshot(backend)
   report(`MapState<string, number>, ${KEYS.toLocaleString('en')} keys x ${MAP_ENTRIES} entries`, run, baselineMs)
+  console.log(`  beginSnapshot() median of 21: ${medianPause(backend).toFixed(3)} ms`)
   console.log(`  same bytes as the plain loop: ${sameBytes(run.snapshot, plain) ? 'yes' : 'NO'}`)
   let offset = 0
-  const busy = runSnapshot(backend, () => {
+  const busy = await runSnapshot(backend, () => {
     for (let i = 0; i < 100; i++) {
       backend.setCurrentKey(keys[(offset + i * 7919) % KEYS])
       map.put(userKeys[i % MAP_ENTRIES], i)
@@ -199,5 +265,7 @@ function mapBench(): void {
   backend.dispose()
 }
 
-valueBench()
-mapBench()
+await warmUp()
+await valueBench()
+collect()
+await mapBench()

@@ -4,6 +4,9 @@
  */
 const benchmarks: Record<string, () => Promise<{ run: (args: string[]) => Promise<void> }>> = {
   'checkpoint-alignment': () => import('./checkpoint-alignment.ts'),
+  'cluster-scale': () => import('./cluster-scale.ts'),
+  connectors: () => import('./connectors.ts'),
+  nexmark: () => import('./nexmark/bench.ts'),
 }
 
 const [name, ...args] = process.argv.slice(2)

@@ -46,7 +46,8 @@ function addClusterCommands(program: Command): void {
     .option('--port <n>', 'coordinator port (0 picks a free one)', port, 6123)
     .option('--checkpoint-dir <dir>', 'checkpoints of jobs that do not choose their own storage', '.weir/checkpoints')
     .option('--heartbeat-timeout <ms>', 'a task manager silent this long is lost', milliseconds)
-    .action(async (opts: { taskManagers: number; slots: number; port: number; checkpointDir: string; heartbeatTimeout?: number }) => {
+    .option('--network-buffers <n>', 'record batches each end of a network channel holds (credits)', positiveInt)
+    .action(async (opts: { taskManagers: number; slots: number; port: number; checkpointDir: string; heartbeatTimeout?: number; networkBuffers?: number }) => {
       const { clusterStart } = await import('./cluster-commands.ts')
       await clusterStart(opts, print)
     })
@@ -83,9 +84,11 @@ function addClusterCommands(program: Command): void {
     .option('--heartbeat-interval <ms>', 'how often heartbeats are sent', milliseconds)
     .option('--heartbeat-timeout <ms>', 'a task manager silent this long is lost', milliseconds)
     .option('--slot-timeout <ms>', 'how long a job waits for free slots', milliseconds)
+    .option('--network-buffers <n>', 'record batches each end of a network channel holds (credits)', positiveInt)
     .option('--ready-file <file>', 'write {pid, host, port} here once listening')
     .option('--log-level <level>', 'level of the logs on stderr', logLevel, 'info')
-    .action(async (opts: { host: string; port: number; checkpointDir: string; heartbeatInterval?: number; heartbeatTimeout?: number; slotTimeout?: number; readyFile?: string; logLevel: LogLevel }) => {
+    .option('--parent-pid <pid>', 'exit when this process ends', positiveInt)
+    .action(async (opts: { host: string; port: number; checkpointDir: string; heartbeatInterval?: number; heartbeatTimeout?: number; slotTimeout?: number; networkBuffers?: number; readyFile?: string; logLevel: LogLevel; parentPid?: number }) => {
       const { runCoordinatorProcess } = await import('../runtime/cluster/processes.ts')
       await runCoordinatorProcess({
         host: opts.host,
@@ -94,8 +97,10 @@ function addClusterCommands(program: Command): void {
         heartbeatIntervalMs: opts.heartbeatInterval,
         heartbeatTimeoutMs: opts.heartbeatTimeout,
         slotTimeoutMs: opts.slotTimeout,
+        networkBuffers: opts.networkBuffers,
         readyFile: opts.readyFile,
         logLevel: opts.logLevel,
+        parentPid: opts.parentPid,
       })
     })
   program
@@ -107,9 +112,10 @@ function addClusterCommands(program: Command): void {
     .option('--data-port <n>', 'port of the data server (0 picks a free one)', port, 0)
     .option('--ready-file <file>', 'write {pid, id} here once registered')
     .option('--log-level <level>', 'level of the logs on stderr', logLevel, 'info')
-    .action(async (opts: { coordinator: string; slots: number; host?: string; dataPort: number; readyFile?: string; logLevel: LogLevel }) => {
+    .option('--parent-pid <pid>', 'exit when this process ends', positiveInt)
+    .action(async (opts: { coordinator: string; slots: number; host?: string; dataPort: number; readyFile?: string; logLevel: LogLevel; parentPid?: number }) => {
       const { runTaskManagerProcess } = await import('../runtime/cluster/processes.ts')
-      await runTaskManagerProcess({ coordinator: opts.coordinator, slots: opts.slots, host: opts.host, dataPort: opts.dataPort, readyFile: opts.readyFile, logLevel: opts.logLevel })
+      await runTaskManagerProcess({ coordinator: opts.coordinator, slots: opts.slots, host: opts.host, dataPort: opts.dataPort, readyFile: opts.readyFile, logLevel: opts.logLevel, parentPid: opts.parentPid })
     })
 }
 

@@ -2,10 +2,11 @@ import type { OperatorSubtaskState } from '../checkpoint/operator-subtask-state.
 import type { JobGraph } from '../graph/job-graph.ts'
 import { SourceOperator } from '../operators/source/source-operator.ts'
 import type { StateBackend } from '../state/state-backend.ts'
-import type { GateChannel } from './io/input-gate.ts'
+import type { CheckpointTarget } from './checkpointing/checkpoint-coordinator.ts'
 import { LocalChannel } from './io/local-channel.ts'
-import { SourceCoordinator } from './source-coordinator.ts'
-import { StreamTask, TaskCancelledError, type TaskDeployment, type TaskOutputEdge } from './stream-task.ts'
+import { applyReaderEvent, SourceCoordinator } from './source-coordinator.ts'
+import { StreamTask, TaskCancelledError, type TaskDeployment } from './stream-task.ts'
+import { buildTaskDeployments, planChannels } from './task-deployments.ts'
 
 /** Settings of the local runner. */
 export interface LocalExecutorOptions {
@@ -32,73 +33,59 @@ export interface LocalAttempt {
   readonly tasks: readonly StreamTask[]
   readonly channels: readonly LocalChannel[]
   readonly sources: readonly { uid: string; coordinator: SourceCoordinator }[]
+  /** Every task, for the checkpoint coordinator. */
+  readonly targets: readonly CheckpointTarget[]
+  snapshotEnumerators(checkpointId: number): { uid: string; state: unknown }[]
   /** Resolves when every task finished; rejects with the first failure (the others are cancelled). */
   readonly done: Promise<void>
   cancel(): void
 }
 
+/** What the checkpoint coordinator needs of a task in this process. */
+export function taskTarget(t: StreamTask): CheckpointTarget {
+  return {
+    key: t.key,
+    isSource: t.isSource,
+    triggerCheckpoint: (b) => t.triggerCheckpoint(b),
+    requestStop: (drain) => t.requestStop(drain),
+    notifyCheckpointComplete: (id) => t.notifyCheckpointComplete(id),
+    notifyCheckpointAborted: (id) => t.notifyCheckpointAborted(id),
+  }
+}
+
 /** Starts every subtask of a job graph inside this process, connected by bounded channels. */
 export function startAttempt(graph: JobGraph, options: LocalExecutorOptions, setup: AttemptSetup): LocalAttempt {
-  const tasksByVertex: StreamTask[][] = []
   const allChannels: LocalChannel[] = []
-  const inputs = graph.vertices.map((v) => Array.from({ length: v.parallelism }, (): GateChannel[] => []))
-  const outputs = graph.vertices.map((v) => Array.from({ length: v.parallelism }, (): TaskOutputEdge[] => []))
-
-  for (const vertex of graph.vertices) {
-    for (const edge of vertex.outputs) {
-      const target = graph.vertices[edge.targetVertex]
-      const targetNode = target.nodes.find((n) => n.id === edge.targetNode)!
-      const pointwise = edge.partitioning.kind === 'forward'
-      for (let u = 0; u < vertex.parallelism; u++) {
-        const channels: LocalChannel[] = []
-        for (let d = 0; d < target.parallelism; d++) {
-          if (pointwise && d !== u) continue
-          const channel = new LocalChannel(options.channelCapacity, `${vertex.name} [${u}] => ${target.name} [${d}]`)
-          channels.push(channel)
-          allChannels.push(channel)
-          inputs[target.id][d].push({ channel, inputIndex: edge.inputIndex })
-        }
-        outputs[vertex.id][u].push({ edge, channels, targetMaxParallelism: targetNode.maxParallelism })
-      }
-    }
-  }
-
+  const taskAt = new Map<string, StreamTask>()
   const sources: { uid: string; coordinator: SourceCoordinator }[] = []
+  const coordinators = new Map<number, SourceCoordinator>()
   for (const vertex of graph.vertices) {
     const head = vertex.nodes[0]
-    let coordinator: SourceCoordinator | undefined
-    if (head.kind === 'source') {
-      coordinator = new SourceCoordinator(head.source!, vertex.parallelism, (subtask, action) => {
-        const task = tasksByVertex[vertex.id][subtask]
-        task.mailbox.put(() => {
-          const op = task.headOperator
-          if (op instanceof SourceOperator) action(op.reader)
-        })
+    if (head.kind !== 'source') continue
+    const coordinator = new SourceCoordinator(head.source!, vertex.parallelism, (subtask, event) => {
+      const task = taskAt.get(`${vertex.id}-${subtask}`)!
+      task.mailbox.put(() => {
+        const op = task.headOperator
+        if (op instanceof SourceOperator) applyReaderEvent(op.reader, event)
       })
-      sources.push({ uid: head.uid, coordinator })
-    }
-    tasksByVertex.push(
-      Array.from(
-        { length: vertex.parallelism },
-        (_, i) =>
-          new StreamTask({
-            jobId: setup.jobId,
-            vertex,
-            subtaskIndex: i,
-            inputs: inputs[vertex.id][i],
-            outputs: outputs[vertex.id][i],
-            stateBackend: options.stateBackend,
-            batchSize: options.batchSize,
-            sourceGateway: coordinator,
-            attemptNumber: setup.attemptNumber,
-            attemptId: setup.attemptId,
-            checkpointing: setup.checkpointing,
-            restored: setup.restored,
-          }),
-      ),
-    )
+    })
+    coordinators.set(vertex.id, coordinator)
+    sources.push({ uid: head.uid, coordinator })
   }
-  const tasks = tasksByVertex.flat()
+  const subtasks = buildTaskDeployments(
+    graph,
+    planChannels(graph),
+    () => true,
+    (spec) => {
+      const channel = new LocalChannel(options.channelCapacity, spec.name)
+      allChannels.push(channel)
+      return { input: channel, output: channel }
+    },
+    (vertex) => coordinators.get(vertex),
+    { ...setup, stateBackend: options.stateBackend, batchSize: options.batchSize },
+  )
+  const tasks = subtasks.map((s) => new StreamTask(s.deployment))
+  for (const t of tasks) taskAt.set(t.key, t)
   for (const { uid, coordinator } of sources) coordinator.start(setup.restoredEnumerators?.get(uid))
 
   const cancel = (): void => {
@@ -120,5 +107,13 @@ export function startAttempt(graph: JobGraph, options: LocalExecutorOptions, set
     if (firstError !== undefined) throw firstError
     if (tasks.some((t) => t.wasCancelled)) throw new TaskCancelledError('(all)')
   })()
-  return { tasks, channels: allChannels, sources, done, cancel }
+  return {
+    tasks,
+    channels: allChannels,
+    sources,
+    targets: tasks.map(taskTarget),
+    snapshotEnumerators: (id) => sources.map((s) => ({ uid: s.uid, state: s.coordinator.snapshotState(id) })),
+    done,
+    cancel,
+  }
 }

@@ -1,9 +1,21 @@
-import type { SourceSplit, SplitEnumerator } from '../api/connector/source.ts'
+import type { SourceReader, SourceSplit, SplitEnumerator } from '../api/connector/source.ts'
 import type { SourceDescriptor } from '../graph/source-descriptor.ts'
 import type { SourceCoordinatorGateway } from '../operators/source/source-operator.ts'
 
-/** How the coordinator reaches a reader: runs an action inside that reader's task. */
-export type ReaderDispatch = (subtask: number, action: (reader: import('../api/connector/source.ts').SourceReader<unknown, SourceSplit>) => void) => void
+/**
+ * What the enumerator tells one reader. Plain data, so an event can cross a process boundary to the
+ * task manager that runs the reader.
+ */
+export type ReaderEvent = { kind: 'add-splits'; splits: SourceSplit[] } | { kind: 'no-more-splits' }
+
+/** How the coordinator reaches a reader: delivers an event into that reader's task (its mailbox). */
+export type ReaderDispatch = (subtask: number, event: ReaderEvent) => void
+
+/** Hands an enumerator's event to a reader; runs inside the reader's task. */
+export function applyReaderEvent(reader: SourceReader<unknown, SourceSplit>, event: ReaderEvent): void {
+  if (event.kind === 'add-splits') reader.addSplits(event.splits)
+  else reader.notifyNoMoreSplits()
+}
 
 /**
  * Runs a source's split enumerator for one job and relays between it and the readers. Calls into the
@@ -11,6 +23,7 @@ export type ReaderDispatch = (subtask: number, action: (reader: import('../api/c
  */
 export class SourceCoordinator implements SourceCoordinatorGateway {
   private enumerator!: SplitEnumerator<SourceSplit, unknown>
+  private closed = false
 
   constructor(
     private readonly descriptor: SourceDescriptor,
@@ -21,8 +34,8 @@ export class SourceCoordinator implements SourceCoordinatorGateway {
   start(restoredState?: unknown): void {
     const context = {
       parallelism: this.parallelism,
-      assignSplit: (split: SourceSplit, subtask: number) => this.dispatch(subtask, (reader) => reader.addSplits([split])),
-      signalNoMoreSplits: (subtask: number) => this.dispatch(subtask, (reader) => reader.notifyNoMoreSplits()),
+      assignSplit: (split: SourceSplit, subtask: number) => this.dispatch(subtask, { kind: 'add-splits', splits: [split] }),
+      signalNoMoreSplits: (subtask: number) => this.dispatch(subtask, { kind: 'no-more-splits' }),
     }
     const source = this.descriptor.source
     this.enumerator = restoredState === undefined ? source.createEnumerator(context) : source.restoreEnumerator(context, restoredState)
@@ -30,11 +43,15 @@ export class SourceCoordinator implements SourceCoordinatorGateway {
   }
 
   requestSplit(subtask: number): void {
-    queueMicrotask(() => this.enumerator.handleSplitRequest(subtask))
+    queueMicrotask(() => {
+      if (!this.closed) this.enumerator.handleSplitRequest(subtask)
+    })
   }
 
   registerReader(subtask: number): void {
-    queueMicrotask(() => this.enumerator.addReader(subtask))
+    queueMicrotask(() => {
+      if (!this.closed) this.enumerator.addReader(subtask)
+    })
   }
 
   snapshotState(checkpointId: number): unknown {
@@ -42,6 +59,8 @@ export class SourceCoordinator implements SourceCoordinatorGateway {
   }
 
   close(): void {
+    if (this.closed) return
+    this.closed = true
     this.enumerator?.close?.()
   }
 }

@@ -38,6 +38,12 @@ interface PendingCheckpoint {
   promise: Promise<CompletedSnapshotHandle>
   /** Where this snapshot is written (a savepoint may go to a directory of its own). */
   storage: CheckpointStorage
+  /**
+   * Every subtask acknowledged and the metadata is being written. Such a checkpoint is not failed
+   * any more (say because the job failed meanwhile): its state is all written, and discarding its
+   * directory under the metadata write could leave a "completed" checkpoint without files.
+   */
+  completing: boolean
 }
 
 const FORMAT_VERSION = 1
@@ -51,6 +57,8 @@ const FORMAT_VERSION = 1
 export class CheckpointCoordinator implements TaskCheckpointGateway {
   private attempt: CheckpointAttempt | undefined
   private readonly pending = new Map<number, PendingCheckpoint>()
+  /** Completions (metadata writes) in progress. */
+  private readonly completions = new Set<Promise<void>>()
   private timer: NodeJS.Timeout | undefined
   private lastCompletedAt = 0
   private consecutiveFailures = 0
@@ -94,6 +102,15 @@ export class CheckpointCoordinator implements TaskCheckpointGateway {
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
     for (const p of [...this.pending.values()]) this.fail(p, reason, false)
+  }
+
+  /**
+   * Resolves once no checkpoint is being completed. A failover waits for this before it picks the
+   * checkpoint to restore: one that completes during the failure is the one to take, and its
+   * retention may delete the one before it.
+   */
+  async settled(): Promise<void> {
+    while (this.completions.size > 0) await Promise.allSettled([...this.completions])
   }
 
   /** Makes the next checkpoint id follow `checkpointId` (a restored snapshot's). */
@@ -174,6 +191,7 @@ export class CheckpointCoordinator implements TaskCheckpointGateway {
       done,
       promise,
       storage: this.storage,
+      completing: false,
     }
     this.pending.set(id, pending)
     this.history.push(stats)
@@ -205,7 +223,12 @@ export class CheckpointCoordinator implements TaskCheckpointGateway {
     s.alignmentMs = Math.max(s.alignmentMs, ack.alignmentMs)
     s.bytes += ack.bytes
     ;(s.subtasks ??= []).push({ taskKey: ack.taskKey, ackTimestamp: Date.now(), syncMs: ack.syncMs, asyncMs: ack.asyncMs, alignmentMs: ack.alignmentMs, bytes: ack.bytes })
-    if (pending.waiting.size === 0) void this.complete(pending)
+    if (pending.waiting.size === 0) {
+      pending.completing = true
+      const completion = this.complete(pending)
+      this.completions.add(completion)
+      void completion.finally(() => this.completions.delete(completion))
+    }
   }
 
   decline(taskKey: string, checkpointId: number, reason: unknown): void {
@@ -270,6 +293,7 @@ export class CheckpointCoordinator implements TaskCheckpointGateway {
     try {
       handle = await pending.storage.commit(metadata)
     } catch (error) {
+      pending.completing = false
       this.fail(pending, `writing its metadata failed: ${(error as Error).message}`, true)
       return
     }
@@ -283,6 +307,8 @@ export class CheckpointCoordinator implements TaskCheckpointGateway {
     this.consecutiveFailures = 0
     if (pending.kind === 'checkpoint') {
       this.completed.push(handle)
+      // Completions may finish out of order; the newest must stay last (restores take the last).
+      this.completed.sort((a, b) => a.checkpointId - b.checkpointId)
       await this.applyRetention()
     }
     for (const target of this.attempt?.targets ?? []) target.notifyCheckpointComplete(pending.id)
@@ -301,7 +327,7 @@ export class CheckpointCoordinator implements TaskCheckpointGateway {
   }
 
   private fail(pending: PendingCheckpoint, reason: string, counts: boolean): void {
-    if (!this.pending.delete(pending.id)) return
+    if (pending.completing || !this.pending.delete(pending.id)) return
     clearTimeout(pending.timeout)
     pending.stats.status = 'failed'
     pending.stats.durationMs = performance.now() - pending.started

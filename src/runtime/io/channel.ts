@@ -11,6 +11,13 @@ export interface InputChannel {
   peek(): ChannelItem | undefined
   /** Woken when an item arrives. */
   consumer: Signal | undefined
+  /**
+   * The record batches an unaligned barrier overtook inside this end, taken once when the task
+   * handles that barrier. Only network channels have them: there the barrier overtakes at the
+   * sender and again at the receiver, and what it passed at the receiver is the consumer's
+   * in-flight input (a local channel is one queue, so the sender captures everything).
+   */
+  takeOvertaken?(checkpointId: number): RecordBatch[] | undefined
 }
 
 /**

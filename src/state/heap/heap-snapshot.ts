@@ -109,8 +109,9 @@ export class HeapSnapshotRun implements PendingKeyedSnapshot {
           this.stateCursor++
           this.opened = false
         }
-        // Packing a key group cannot be split; it counts as its entries, so a step that has
-        // already worked leaves a large one to the next step instead of running long.
+        // A key group is packed in one call: the packer writes repeated key and namespace bytes as
+        // references within it, so splitting would change the bytes. It counts as its entries, and
+        // a step that has already worked leaves a large one to the next step instead of running long.
         if (this.itemsSize > budget && budget < initial) return false
         budget -= this.itemsSize
         this.endGroup(groupIndex)

@@ -95,19 +95,26 @@ export class StateTable<V> {
     const entry = this.currentGroup().get(this.ctx.keyId)
     if (entry === undefined) return undefined
     const value = nsId === 0 ? entry.voidValue : entry.namespaces?.get(nsId)?.value
-    const guard = this.guard
-    if (guard !== null && value !== undefined && entry.version < guard.version && guard.exposes(value)) {
-      guard.preserve(this.ctx.groupIndex, this.ctx.keyId, entry)
-    }
+    // Kept out of line so this method stays small enough to be inlined into the state kinds.
+    if (this.guard !== null) this.guardRead(entry, value)
     return value
+  }
+
+  private guardRead(entry: KeyEntry<V>, value: V | undefined): void {
+    const guard = this.guard as CopyOnWriteGuard<V>
+    if (value !== undefined && entry.version < guard.version && guard.exposes(value)) guard.preserve(this.ctx.groupIndex, this.ctx.keyId, entry)
+  }
+
+  private guardWrite(groupIndex: number, keyId: KeyIdentity, entry: KeyEntry<V>): void {
+    const guard = this.guard as CopyOnWriteGuard<V>
+    if (entry.version < guard.version) guard.preserve(groupIndex, keyId, entry)
   }
 
   /** The current key's value in a namespace, to be mutated in place. */
   getForUpdate(nsId: KeyIdentity): V | undefined {
     const entry = this.currentGroup().get(this.ctx.keyId)
     if (entry === undefined) return undefined
-    const guard = this.guard
-    if (guard !== null && entry.version < guard.version) guard.preserve(this.ctx.groupIndex, this.ctx.keyId, entry)
+    if (this.guard !== null) this.guardWrite(this.ctx.groupIndex, this.ctx.keyId, entry)
     return nsId === 0 ? entry.voidValue : entry.namespaces?.get(nsId)?.value
   }
 
@@ -125,9 +132,8 @@ export class StateTable<V> {
     if (entry === undefined) {
       entry = new KeyEntry<V>(key, this.epoch)
       group.set(keyId, entry)
-    } else {
-      const guard = this.guard
-      if (guard !== null && entry.version < guard.version) guard.preserve(groupIndex, keyId, entry)
+    } else if (this.guard !== null) {
+      this.guardWrite(groupIndex, keyId, entry)
     }
     if (nsId === 0) {
       if (entry.voidValue === undefined) this.entryCount++
@@ -162,14 +168,14 @@ export class StateTable<V> {
     if (nsId === 0) {
       old = entry.voidValue
       if (old === undefined) return undefined
-      this.beforeChange(keyId, entry)
+      if (this.guard !== null) this.guardWrite(this.ctx.groupIndex, keyId, entry)
       entry.voidValue = undefined
     } else {
       const namespaces = entry.namespaces
       const slot = namespaces?.get(nsId)
       if (namespaces === undefined || slot === undefined) return undefined
       old = slot.value
-      this.beforeChange(keyId, entry)
+      if (this.guard !== null) this.guardWrite(this.ctx.groupIndex, keyId, entry)
       namespaces.delete(nsId)
       if (namespaces.size === 0) entry.namespaces = undefined
     }
@@ -180,11 +186,6 @@ export class StateTable<V> {
       if (guard === null || !guard.keepsEmpty(this.ctx.groupIndex, keyId)) group.delete(keyId)
     }
     return old
-  }
-
-  private beforeChange(keyId: KeyIdentity, entry: KeyEntry<V>): void {
-    const guard = this.guard
-    if (guard !== null && entry.version < guard.version) guard.preserve(this.ctx.groupIndex, keyId, entry)
   }
 
   /** Drops the entries of the given keys that are (still) empty; a snapshot kept them in place. */

@@ -56,7 +56,8 @@ test('a corrupt checkpoint file is detected and the job restores from the checkp
   const checkpoints = join(root, 'corrupt-checkpoints')
   const out = join(root, 'corrupt-out')
   const logs: string[] = []
-  let job: LocalJob | undefined
+  // Filled once the job started: the injector reads the job's checkpoints through it.
+  const running: { job?: LocalJob } = {}
   let corrupted: string | undefined
   const env = StreamEnvironment.create({ parallelism: 3, channelCapacity: 2, batchSize: 64 })
   env.enableCheckpointing(5, { storage: { directory: checkpoints }, retained: 3 })
@@ -65,6 +66,7 @@ test('a corrupt checkpoint file is detected and the job restores from the checkp
   const injector = {
     check(point: string): void {
       if (point === 'record') busy(0.005)
+      const job = running.job
       if (corrupted || point !== 'record' || !job) return
       const done = job.checkpoints.filter((c) => c.status === 'completed' && c.pointer)
       if (done.length < 3) return
@@ -77,7 +79,8 @@ test('a corrupt checkpoint file is detected and the job restores from the checkp
     },
   } as unknown as FailureInjector
   buildWindowedCountJob(env, { records: RECORDS * 5, out, injector })
-  job = env.executeAsync('corrupt', { log: (m) => logs.push(m) })
+  const job = env.executeAsync('corrupt', { log: (m) => logs.push(m) })
+  running.job = job
   const result = await job.result
   assert.ok(corrupted, 'the job ended before three checkpoints completed')
   assert.equal(result.restarts, 1)
