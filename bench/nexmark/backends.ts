@@ -18,7 +18,9 @@ export async function loadStateBackend(state: string): Promise<BackendFactory | 
   try {
     const module = (await import(specifier)) as Record<string, unknown>
     exported = module.rocksDBStateBackend
-  } catch {
+  } catch (error) {
+    // A missing module means no backend yet; anything else (a native binding that fails to load) is news.
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error
     exported = undefined
   }
   if (typeof exported !== 'function') {

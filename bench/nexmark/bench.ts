@@ -28,6 +28,11 @@ const USAGE = `usage: npm run bench -- nexmark [options]
 /** Thrown for bad arguments: printed with the usage. */
 class UsageError extends Error {}
 
+/** `parseArgs` reports unknown options and missing values with these codes. */
+function isParseArgsError(error: unknown): error is Error {
+  return error instanceof Error && String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS')
+}
+
 function parseCount(text: string, option: string): number {
   const m = /^(\d+(?:\.\d+)?(?:e\d+)?)([kKmM]?)$/.exec(text.replace(/_/g, ''))
   if (!m) throw new UsageError(`${option} needs a number, got '${text}'`)
@@ -185,7 +190,7 @@ export async function run(args: string[]): Promise<void> {
     if (!settings) return
     await loadStateBackend(settings.spec.state)
   } catch (error) {
-    if (error instanceof UsageError || error instanceof TypeError) {
+    if (error instanceof UsageError || isParseArgsError(error)) {
       console.error(`nexmark: ${error.message}\n${USAGE}`)
       process.exitCode = 2
       return
