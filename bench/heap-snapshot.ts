@@ -69,11 +69,14 @@ function sameBytes(a: KeyedStateSnapshot, b: Map<number, Uint8Array>): boolean {
 
 interface Run {
   pauseMs: number
+  pauseGcMs: number
   stepsMs: number
   steps: number
   longest: { ms: number; gcMs: number }
   /** The longest step without the collector's pauses in it: the snapshot's own work. */
   longestNet: { ms: number; gcMs: number }
+  /** The step that used the most CPU time (other processes on the machine do not count in it). */
+  longestCpuMs: number
   gcMs: number
   snapshot: KeyedStateSnapshot
 }
@@ -81,16 +84,22 @@ interface Run {
 /** Begins a snapshot and steps it to the end, calling `between` after each step as a task would process records. */
 async function runSnapshot(backend: KeyedStateBackend, between?: () => void): Promise<Run> {
   collect()
+  const beginAt = performance.now()
   const begin = process.hrtime.bigint()
   const pending: PendingKeyedSnapshot = backend.beginSnapshot()
   const pauseMs = ms(begin)
+  const pauseWindow: [number, number] = [beginAt, performance.now()]
   let stepsMs = 0
   let steps = 0
   const windows: [number, number][] = []
+  let longestCpuMs = 0
   for (;;) {
+    const cpu = process.cpuUsage()
     const start = performance.now()
     const done = pending.step(STEP)
     const end = performance.now()
+    const used = process.cpuUsage(cpu)
+    longestCpuMs = Math.max(longestCpuMs, (used.user + used.system) / 1e3)
     windows.push([start, end])
     stepsMs += end - start
     steps++
@@ -107,7 +116,7 @@ async function runSnapshot(backend: KeyedStateBackend, between?: () => void): Pr
     if (end - start > longest.ms) longest = { ms: end - start, gcMs: gc }
     if (end - start - gc > longestNet.ms - longestNet.gcMs) longestNet = { ms: end - start, gcMs: gc }
   }
-  return { pauseMs, stepsMs, steps, longest, longestNet, gcMs, snapshot: pending.result() }
+  return { pauseMs, pauseGcMs: gcWithin(...pauseWindow), stepsMs, steps, longest, longestNet, longestCpuMs, gcMs, snapshot: pending.result() }
 }
 
 /** The synchronous pause alone, begun and discarded repeatedly: the median. */
@@ -125,10 +134,10 @@ function medianPause(backend: KeyedStateBackend): number {
 function report(label: string, run: Run, baselineMs: number | undefined): void {
   const total = run.pauseMs + run.stepsMs
   console.log(label)
-  console.log(`  beginSnapshot() pause   ${run.pauseMs.toFixed(3)} ms`)
+  console.log(`  beginSnapshot() pause   ${run.pauseMs.toFixed(3)} ms, of which garbage collection ${run.pauseGcMs.toFixed(3)} ms`)
   console.log(`  all steps (of ${STEP})    ${run.stepsMs.toFixed(1)} ms in ${run.steps} steps, of which garbage collection ${run.gcMs.toFixed(1)} ms`)
   console.log(`  longest step            ${run.longest.ms.toFixed(1)} ms, of which garbage collection ${run.longest.gcMs.toFixed(1)} ms`)
-  console.log(`  longest step net of GC  ${(run.longestNet.ms - run.longestNet.gcMs).toFixed(1)} ms (a key group is packed in one piece)`)
+  console.log(`  longest step net of GC  ${(run.longestNet.ms - run.longestNet.gcMs).toFixed(1)} ms; most CPU in a step ${run.longestCpuMs.toFixed(1)} ms (a key group is packed in one piece)`)
   console.log(`  pause / total           ${((run.pauseMs / total) * 100).toFixed(4)} %`)
   console.log(`  snapshot size           ${(bytesOf(run.snapshot) / 1e6).toFixed(1)} MB`)
   if (baselineMs !== undefined) {

@@ -1807,6 +1807,9 @@ export function asyncSnapshotTests(factory: KeyedBackendFactory): void {
             const expectedContent = canonicalContent(control.snapshot())
             assert.deepEqual(canonicalContent(expected), expectedContent, `seed ${seed}, cycle ${cycle}: content before the snapshot`)
             const pending = backend.beginSnapshot()
+            // A copy of the begin point, on a clock stopped there so TTL is judged at the same time.
+            const copy = newBackend(factory, new ManualTimeProvider(clock.now()))
+            copy.restore([expected])
             let done = false
             while (!done) {
               const roll = next()
@@ -1817,6 +1820,8 @@ export function asyncSnapshotTests(factory: KeyedBackendFactory): void {
             const result = pending.result()
             assertSameSnapshot(result, expected, `seed ${seed}, cycle ${cycle}`)
             assert.deepEqual(canonicalContent(result), expectedContent, `seed ${seed}, cycle ${cycle}: content`)
+            assert.deepEqual(canonicalContent(result), canonicalContent(copy.snapshot()), `seed ${seed}, cycle ${cycle}: content of a copy restored at the begin point`)
+            copy.dispose()
             for (let i = 0; i < 200; i++) apply(randomOp(next, keySpace))
           }
           assert.deepEqual(canonicalContent(backend.snapshot()), canonicalContent(control.snapshot()), `seed ${seed}: content at the end`)
